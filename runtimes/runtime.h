@@ -1,0 +1,74 @@
+// runtime.h — the one contract every in-process runtime adapter satisfies (the `Runtime` concept), plus
+// the small value types shared by adapters, workloads and the harness. Workloads are templates over the
+// concept, so the measured path has no virtual call.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace spindle {
+
+// RuntimeOptions: what the CLI passes to every runtime. Zero means "the runtime's default".
+struct RuntimeOptions {
+  int workers = 0;                // OS threads for M:N runtimes and pools; 0 = all online cores
+  std::size_t stack_size = 0;     // bytes per task stack where the runtime has its own stacks
+  std::string stack_policy;       // fiber only: "pooled" (default) or "copy"
+};
+
+// Capabilities: what a runtime can do. A workload states what it needs (Requirements); the harness
+// compares the two before anything runs and reports `unsupported` with the reason instead of hanging.
+struct Capabilities {
+  bool blocking_channels = false;   // a task may block in send/recv on any pattern (peers on one worker)
+  bool fork_join_channels = false;  // a task may wait in recv for values its own descendants send
+  bool yield = false;               // R::yield() lets another ready task run
+  bool parking = false;             // very many tasks can be blocked at once without holding a worker
+  bool one_thread_per_task = false; // every task is an OS thread: machine thread limits apply
+};
+
+// Requirements: what one workload case needs from a runtime.
+struct Requirements {
+  bool blocking_channels = false;
+  bool fork_join_channels = false;
+  bool yield = false;
+  bool parking = false;
+  std::uint64_t concurrent_tasks = 1;  // tasks that must be alive at the same time, at worst
+};
+
+// Runtime: the concept. `rt.run(f)` runs `f` as the root task and returns when it and every task spawned
+// (transitively) have finished; an exception escaping any task is rethrown from run(). `spawn` may be
+// called from inside a task. Channel<T>(capacity): capacity 0 is unbuffered (a rendezvous); send returns
+// false on a closed channel, recv returns nullopt once the channel is closed and drained (Go's semantics).
+// `limit_reason` returns a non-empty reason when the case cannot run within this machine's limits.
+template <class R>
+concept Runtime =
+    std::constructible_from<R, const RuntimeOptions&> && std::default_initializable<typename R::WaitGroup> &&
+    std::constructible_from<typename R::template Channel<std::int64_t>, std::size_t> &&
+    requires(R& rt, const RuntimeOptions& opts, const Requirements& req,
+                           std::function<void()> fn, typename R::WaitGroup& wg,
+                           typename R::template Channel<std::int64_t>& ch) {
+  { R::name } -> std::convertible_to<std::string_view>;
+  { R::caps } -> std::convertible_to<Capabilities>;
+  { R::limit_reason(opts, req) } -> std::convertible_to<std::string>;
+  { rt.run(fn) };
+  { rt.spawn(fn) };
+  { rt.workers() } -> std::convertible_to<int>;
+  { wg.add(std::int64_t{1}) };
+  { wg.done() };
+  { wg.wait() };
+  { ch.send(std::int64_t{1}) } -> std::same_as<bool>;
+  { ch.recv() } -> std::same_as<std::optional<std::int64_t>>;
+  { ch.close() };
+  { R::yield() };
+  { R::sleep_for(std::chrono::nanoseconds{1}) };
+};
+
+// default_workers: the number of online CPUs (at least 1).
+int default_workers();
+
+}  // namespace spindle
