@@ -1,0 +1,54 @@
+// boost_fiber_runtime.cpp — the process-wide Boost.Fiber worker threads (see boost_fiber_runtime.h).
+#include "runtimes/boost_fiber/boost_fiber_runtime.h"
+
+#include <stdexcept>
+
+namespace spindle {
+namespace boost_fiber_detail {
+namespace {
+thread_local bool t_on_worker = false;
+}
+
+bool Scheduler::on_worker() { return t_on_worker; }
+
+Scheduler& Scheduler::instance(int workers) {
+  static Scheduler* sched = new Scheduler(workers);  // lives for the process: work_stealing cannot restart
+  if (sched->workers_ != workers)
+    throw std::runtime_error("boost-fiber: worker threads already started with " + std::to_string(sched->workers_) +
+                             " workers in this process; cannot switch to " + std::to_string(workers));
+  return *sched;
+}
+
+Scheduler::Scheduler(int workers) : workers_(workers), ready_(std::size_t(workers)) {
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this, i] { worker_main(i); });
+  for (auto& t : threads_) t.detach();
+}
+
+void Scheduler::launch(std::function<void()> fn) {
+  if (inbox_.push(std::move(fn)) != boost::fibers::channel_op_status::success)
+    throw std::runtime_error("boost-fiber: the scheduler's inbox is closed");
+}
+
+void Scheduler::worker_main(int index) {
+  t_on_worker = true;
+  boost::fibers::use_scheduling_algorithm<boost::fibers::algo::work_stealing>(std::uint32_t(workers_), true);
+  ready_.wait();  // every scheduler registered before anyone steals
+  if (index != 0) {
+    // Other workers only run (stolen) fibers: park this thread's main fiber for good.
+    boost::fibers::mutex mu;
+    boost::fibers::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    cv.wait(lock, [] { return false; });
+  }
+  std::function<void()> fn;
+  while (inbox_.pop(fn) == boost::fibers::channel_op_status::success)
+    boost::fibers::fiber(boost::fibers::launch::post, std::move(fn)).detach();
+}
+
+}  // namespace boost_fiber_detail
+
+BoostFiberRuntime::BoostFiberRuntime(const RuntimeOptions& opts)
+    : sched_(boost_fiber_detail::Scheduler::instance(opts.workers > 0 ? opts.workers : default_workers())),
+      stack_size_(opts.stack_size > 0 ? opts.stack_size : boost::context::stack_traits::default_size()) {}
+
+}  // namespace spindle

@@ -1,0 +1,167 @@
+// boost_fiber_runtime.h — the `boost-fiber` adapter: Boost.Fiber's `work_stealing` algorithm over
+// `--workers` threads, its unbuffered_channel / buffered_channel, and a wait group on its mutex and
+// condition variable. Boost.Fiber's work_stealing keeps process-wide state that is initialised once, so
+// the worker threads are started once per process (the first runtime's `workers` fixes their number)
+// and kept for the process's life; each runtime object just runs its root through them.
+#pragma once
+
+#include <boost/fiber/all.hpp>
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "runtimes/runtime.h"
+
+namespace spindle {
+
+namespace boost_fiber_detail {
+
+// Scheduler: the process-wide set of worker threads running Boost.Fiber's work_stealing.
+class Scheduler {
+ public:
+  // instance: starts the workers on first call; throws if later asked for another worker count.
+  static Scheduler& instance(int workers);
+  // launch: starts `fn` as a fiber (from a worker: posted locally; from any other thread: via the inbox).
+  void launch(std::function<void()> fn);
+  int workers() const { return workers_; }
+  static bool on_worker();
+
+ private:
+  explicit Scheduler(int workers);
+  void worker_main(int index);
+  int workers_;
+  boost::fibers::buffered_channel<std::function<void()>> inbox_{1024};
+  boost::fibers::barrier ready_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace boost_fiber_detail
+
+class BoostFiberRuntime {
+ public:
+  static constexpr std::string_view name = "boost-fiber";
+  static constexpr std::string_view summary = "Boost.Fiber, work_stealing over --workers threads";
+  static constexpr Capabilities caps{.blocking_channels = true,
+                                     .fork_join_channels = true,
+                                     .yield = true,
+                                     .parking = true,
+                                     .one_thread_per_task = false};
+
+  // WaitGroup: counter under a fiber mutex; wait() parks the fiber (or blocks a plain thread).
+  class WaitGroup {
+   public:
+    void add(std::int64_t n) {
+      std::unique_lock lock(mu_);
+      count_ += n;
+    }
+    void done() {
+      std::unique_lock lock(mu_);
+      if (--count_ == 0) cv_.notify_all();
+    }
+    void wait() {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return count_ <= 0; });
+    }
+
+   private:
+    boost::fibers::mutex mu_;
+    boost::fibers::condition_variable cv_;
+    std::int64_t count_ = 0;
+  };
+
+  // Channel: capacity 0 is Boost's unbuffered_channel; capacity c > 0 a buffered_channel whose ring
+  // holds at least c values (Boost needs a power of two and keeps one slot free).
+  template <class T>
+  class Channel {
+   public:
+    explicit Channel(std::size_t capacity) {
+      if (capacity == 0) {
+        unbuffered_ = std::make_unique<boost::fibers::unbuffered_channel<T>>();
+      } else {
+        std::size_t ring = 2;
+        while (ring < capacity + 1) ring *= 2;
+        buffered_ = std::make_unique<boost::fibers::buffered_channel<T>>(ring);
+      }
+    }
+    bool send(T value) {
+      auto st = unbuffered_ ? unbuffered_->push(std::move(value)) : buffered_->push(std::move(value));
+      return st == boost::fibers::channel_op_status::success;
+    }
+    std::optional<T> recv() {
+      T value{};
+      auto st = unbuffered_ ? unbuffered_->pop(value) : buffered_->pop(value);
+      return st == boost::fibers::channel_op_status::success ? std::optional<T>(std::move(value)) : std::nullopt;
+    }
+    void close() { unbuffered_ ? unbuffered_->close() : buffered_->close(); }
+
+   private:
+    std::unique_ptr<boost::fibers::unbuffered_channel<T>> unbuffered_;  // exactly one of the two is set
+    std::unique_ptr<boost::fibers::buffered_channel<T>> buffered_;
+  };
+
+  explicit BoostFiberRuntime(const RuntimeOptions& opts);
+  static std::string limit_reason(const RuntimeOptions&, const Requirements&) { return {}; }
+
+  // run: launches `root` and blocks the calling thread until it and every fiber spawned have finished.
+  template <class F>
+  void run(F&& root) {
+    state_->outstanding.store(1);
+    state_->error = nullptr;
+    std::promise<void> finished;
+    state_->finished = &finished;
+    auto all_done = finished.get_future();
+    sched_.launch(wrap(std::forward<F>(root)));
+    all_done.wait();
+    if (state_->error) std::rethrow_exception(std::exchange(state_->error, nullptr));
+  }
+
+  template <class F>
+  void spawn(F&& fn) {
+    state_->outstanding.fetch_add(1, std::memory_order_relaxed);
+    if (boost_fiber_detail::Scheduler::on_worker()) {
+      boost::fibers::fiber(boost::fibers::launch::post, std::allocator_arg, boost::fibers::fixedsize_stack(stack_size_),
+                           wrap(std::forward<F>(fn)))
+          .detach();
+    } else {
+      sched_.launch(wrap(std::forward<F>(fn)));
+    }
+  }
+
+  int workers() const { return sched_.workers(); }
+  static void yield() { boost::this_fiber::yield(); }
+  static void sleep_for(std::chrono::nanoseconds d) { boost::this_fiber::sleep_for(d); }
+
+ private:
+  struct State {
+    std::atomic<std::int64_t> outstanding{0};
+    std::mutex error_mu;
+    std::exception_ptr error;
+    std::promise<void>* finished = nullptr;
+  };
+
+  template <class F>
+  std::function<void()> wrap(F&& fn) {
+    return [state = state_.get(), fn = std::forward<F>(fn)]() mutable {
+      try {
+        fn();
+      } catch (...) {
+        std::lock_guard lock(state->error_mu);
+        if (!state->error) state->error = std::current_exception();
+      }
+      if (state->outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) state->finished->set_value();
+    };
+  }
+
+  boost_fiber_detail::Scheduler& sched_;
+  std::size_t stack_size_;
+  std::unique_ptr<State> state_ = std::make_unique<State>();
+};
+
+}  // namespace spindle

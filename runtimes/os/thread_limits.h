@@ -1,0 +1,24 @@
+// thread_limits.h — how many OS threads this machine lets one process keep alive at once, and which limit
+// binds. Read before any thread starts, so a case that would exceed it is refused (`limit`) instead of
+// crashing, hanging or taking the machine down.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace spindle::os {
+
+struct ThreadLimits {
+  std::uint64_t max_threads = 0;  // the binding limit, with a safety margin already taken off
+  std::string binding;            // which limit that is, in words, naming the sysctl/rlimit and its value
+  std::uint64_t max_map_count = 0, threads_max = 0, rlimit_nproc = 0, mem_available_bytes = 0;
+};
+
+// thread_limits: reads /proc/sys/vm/max_map_count, /proc/sys/kernel/threads-max, RLIMIT_NPROC, the
+// threads alive now and MemAvailable. Each thread costs two mappings (stack + guard page).
+ThreadLimits thread_limits();
+
+// thread_limit_reason: empty when `threads` alive at once fit, else one line naming the limit.
+std::string thread_limit_reason(std::uint64_t threads);
+
+}  // namespace spindle::os

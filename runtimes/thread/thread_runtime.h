@@ -1,0 +1,99 @@
+// thread_runtime.h — the `thread` adapter: one std::thread per task, channels and wait groups on mutex +
+// condition variable, yield = std::this_thread::yield. It never starts more threads than the machine
+// allows: spawn waits while the cap is reached, and cases that need more alive at once are refused.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "runtimes/os/blocking_sync.h"
+#include "runtimes/os/thread_limits.h"
+#include "runtimes/runtime.h"
+
+namespace spindle {
+
+class ThreadRuntime {
+ public:
+  static constexpr std::string_view name = "thread";
+  static constexpr std::string_view summary = "one std::thread per task; mutex + condition variable channels";
+  static constexpr Capabilities caps{.blocking_channels = true,
+                                     .fork_join_channels = true,
+                                     .yield = true,
+                                     .parking = true,
+                                     .one_thread_per_task = true};
+
+  using WaitGroup = os::WaitGroup<os::BlockingWaiter>;
+  template <class T>
+  using Channel = os::Channel<T, os::BlockingWaiter>;
+
+  explicit ThreadRuntime(const RuntimeOptions& opts)
+      : workers_(opts.workers > 0 ? opts.workers : default_workers()),
+        state_(std::make_shared<State>(os::thread_limits().max_threads)) {}
+
+  static std::string limit_reason(const RuntimeOptions&, const Requirements& req) {
+    return os::thread_limit_reason(req.concurrent_tasks + 1);  // + the root task
+  }
+
+  // run: runs `root` on a thread of its own; returns when every thread spawned has finished.
+  template <class F>
+  void run(F&& root) {
+    spawn(std::forward<F>(root));
+    std::unique_lock lock(state_->mu);
+    state_->cv.wait(lock, [&] { return state_->live == 0; });
+    if (state_->error) std::rethrow_exception(std::exchange(state_->error, nullptr));
+  }
+
+  // spawn: starts a thread for `fn`; while `cap` threads are alive it waits for one to finish first.
+  template <class F>
+  void spawn(F&& fn) {
+    {
+      std::unique_lock lock(state_->mu);
+      state_->cv.wait(lock, [&] { return state_->live < state_->cap; });
+      ++state_->live;
+    }
+    try {
+      std::thread([state = state_, fn = std::optional<std::decay_t<F>>(std::forward<F>(fn))]() mutable {
+        std::exception_ptr error;
+        try {
+          (*fn)();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        fn.reset();  // destroy captures before this task counts as finished
+        std::lock_guard lock(state->mu);
+        if (error && !state->error) state->error = error;
+        if (--state->live == 0 || state->live + 1 == state->cap) state->cv.notify_all();
+      }).detach();
+    } catch (...) {
+      std::lock_guard lock(state_->mu);
+      --state_->live;
+      state_->cv.notify_all();
+      throw;
+    }
+  }
+
+  int workers() const { return workers_; }
+  static void yield() { std::this_thread::yield(); }
+  static void sleep_for(std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); }
+
+ private:
+  // State outlives the runtime object while detached threads finish their last unlock.
+  struct State {
+    explicit State(std::uint64_t c) : cap(c > 0 ? c : 1) {}
+    std::mutex mu;
+    std::condition_variable cv;
+    std::uint64_t live = 0;
+    std::uint64_t cap;
+    std::exception_ptr error;
+  };
+  int workers_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace spindle
