@@ -46,9 +46,15 @@ constexpr bool is_test_only() {
   return false;
 }
 
+template <class T>
+std::string summary_of() {
+  if constexpr (requires { T::summary; }) return std::string(T::summary);
+  return std::string(T::name);
+}
+
 template <class R>
 RuntimeInfo runtime_info() {
-  return {std::string(R::name), std::string(R::summary), R::caps, false, [] { return std::string(); },
+  return {std::string(R::name), summary_of<R>(), R::caps, false, [] { return std::string(); },
           [](const RuntimeOptions& o, const Requirements& r) { return std::string(R::limit_reason(o, r)); }};
 }
 

@@ -31,7 +31,9 @@ void Scheduler::launch(std::function<void()> fn) {
 
 void Scheduler::worker_main(int index) {
   t_on_worker = true;
-  boost::fibers::use_scheduling_algorithm<boost::fibers::algo::work_stealing>(std::uint32_t(workers_), true);
+  // suspend = false, Boost's default: idle workers keep stealing. With suspend = true an idle worker sleeps
+  // until a remote wake-up, which local posts never send, so one worker ends up running everything.
+  boost::fibers::use_scheduling_algorithm<boost::fibers::algo::work_stealing>(std::uint32_t(workers_));
   ready_.wait();  // every scheduler registered before anyone steals
   if (index != 0) {
     // Other workers only run (stolen) fibers: park this thread's main fiber for good.
@@ -47,8 +49,12 @@ void Scheduler::worker_main(int index) {
 
 }  // namespace boost_fiber_detail
 
+// 64 KiB: below glibc's mmap threshold, so fixedsize_stack takes stacks from malloc's heap instead of
+// one mmap + munmap per fiber (Boost's default of 128 KiB would); the same default as `fiber`.
+constexpr std::size_t kDefaultStackSize = 64 * 1024;
+
 BoostFiberRuntime::BoostFiberRuntime(const RuntimeOptions& opts)
     : sched_(boost_fiber_detail::Scheduler::instance(opts.workers > 0 ? opts.workers : default_workers())),
-      stack_size_(opts.stack_size > 0 ? opts.stack_size : boost::context::stack_traits::default_size()) {}
+      stack_size_(opts.stack_size > 0 ? opts.stack_size : kDefaultStackSize) {}
 
 }  // namespace spindle
