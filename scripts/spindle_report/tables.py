@@ -1,0 +1,113 @@
+# The tables a report shows, as plain strings: the environment, the headline figure per runtime × workload,
+# the status matrix and the cases that did not run ok. report.html and summary.md both render these, so the
+# two always say the same thing.
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .results import Results, main_figure_unit, status_severity
+from .selection import Headline, headline
+from .units import format_bytes, format_figure
+
+_CONTEXT_FIELDS = ("host_name", "date", "executable", "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled",
+                   "library_build_type", "spindle_schema")
+_ENV_FIELDS = ("cpu_model", "cores", "online_cpus", "governor", "virtualization", "kernel", "memory_bytes",
+               "compiler", "cxx_flags", "build_type", "boost_version", "benchmark_version", "go_version",
+               "git_revision", "git_dirty", "load_avg_start", "load_avg_end", "max_map_count", "threads_max",
+               "rlimit_nproc")
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def environment_table(results: Results) -> Table:
+    """environment_table lists the machine and build: known fields first, then any others the file has."""
+    context, env = results.context, results.env
+    rows = [[key, _text(context[key])] for key in _CONTEXT_FIELDS if key in context]
+    for key in list(_ENV_FIELDS) + sorted(set(env) - set(_ENV_FIELDS)):
+        if key in env:
+            value = format_bytes(env[key]) if key == "memory_bytes" and isinstance(env[key], (int, float)) \
+                else _text(env[key])
+            rows.append([key, value])
+    sweep = context.get("sweep")
+    if isinstance(sweep, dict):
+        rows += [[f"sweep.{k}", _text(v)] for k, v in sweep.items()]
+    rows.append(["results file", str(results.path)])
+    return Table(["field", "value"], rows)
+
+
+def headlines(results: Results) -> dict[str, Headline]:
+    return {w: headline(results.cases_of(w), [s for s in results.series
+                                              if any(c.series == s for c in results.cases_of(w))])
+            for w in results.workloads}
+
+
+def headline_table(results: Results) -> Table:
+    """headline_table: median main figure per series (rows) × workload (columns) at each workload's
+    headline configuration; a case that did not run ok shows its status in italics (*limit*)."""
+    heads = headlines(results)
+    rows = []
+    for s in results.series:
+        row = [s.label]
+        for workload, head in heads.items():
+            case = head.cases.get(s)
+            if case is None:
+                row.append("—")
+            elif case.ok:
+                row.append(format_figure(main_figure_unit(workload), case.median))
+            else:
+                row.append(f"*{case.status}*")
+        rows.append(row)
+    return Table(["runtime"] + list(heads), rows)
+
+
+def headline_configurations(results: Results) -> list[str]:
+    return [f"{w}: {h.describe() or 'defaults'}" for w, h in headlines(results).items()]
+
+
+def status_cell(counter) -> str:
+    if not counter:
+        return "—"
+    ordered = sorted(counter, key=status_severity)
+    if len(ordered) == 1:
+        return ordered[0] + (f" ×{counter[ordered[0]]}" if counter[ordered[0]] > 1 else "")
+    return ", ".join(f"{counter[st]} {st}" for st in ordered)
+
+
+def worst_status(counter) -> str | None:
+    return max(counter, key=status_severity) if counter else None
+
+
+def status_table(results: Results) -> Table:
+    """status_table: per series × workload, how many cases ended in each status."""
+    counts = results.status_counts()
+    rows = [[s.label] + [status_cell(counts.get((s, w))) for w in results.workloads] for s in results.series]
+    return Table(["runtime"] + results.workloads, rows)
+
+
+def problem_table(results: Results) -> Table:
+    """problem_table: every case that did not run ok, with its reason."""
+    rows = [[c.case_id, c.status, c.reason or ("ok but no main figure in its records" if c.status == "ok"
+                                              else "(no reason given)")] for c in results.cases if not c.ok]
+    return Table(["case", "status", "reason"], rows)
+
+
+def cases_table(results: Results) -> Table:
+    """cases_table: every case with its repetitions and main figure (median, min, max)."""
+    rows = []
+    for c in results.cases:
+        unit = main_figure_unit(c.workload)
+        rows.append([c.case_id, c.status, str(len(c.values)), format_figure(unit, c.median if c.ok else None),
+                     format_figure(unit, c.minimum if c.ok else None), format_figure(unit, c.maximum if c.ok else None)])
+    return Table(["case", "status", "ok repetitions", "median", "min", "max"], rows)

@@ -1,0 +1,38 @@
+// runtime_list.h — the in-process runtimes every typed test runs on.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "runtimes/boost_fiber/boost_fiber_runtime.h"
+#include "runtimes/pool/pool_runtime.h"
+#include "runtimes/thread/thread_runtime.h"
+#ifdef SPINDLE_HAVE_FIBER
+#include "runtimes/fiber/fiber_runtime.h"
+#endif
+
+namespace spindle::testing {
+
+using AllRuntimes = ::testing::Types<ThreadRuntime, PoolRuntime, BoostFiberRuntime
+#ifdef SPINDLE_HAVE_FIBER
+                                     , FiberRuntime
+#endif
+                                     >;
+
+struct RuntimeNames {
+  template <class R>
+  static std::string GetName(int) {
+    std::string n(R::name);
+    for (auto& c : n)
+      if (c == '-') c = '_';
+    return n;
+  }
+};
+
+// options: 2 workers everywhere, so every test also exercises cross-worker hand-offs.
+inline RuntimeOptions options() {
+  RuntimeOptions o;
+  o.workers = 2;
+  return o;
+}
+
+}  // namespace spindle::testing
