@@ -32,7 +32,23 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("-o", "--output", type=Path, help="output directory (default: <results>-report/)")
     parser.add_argument("--format", type=_formats, default=list(FORMATS),
                         help="chart files to write: png, svg or png,svg (default png,svg)")
+    parser.add_argument("--history", type=Path,
+                        help="a history file (scripts/history add): one trend chart per case, change points marked")
     return parser.parse_args(argv)
+
+
+def _trend_charts(history_path: Path, output: Path, formats: list[str]) -> list:
+    """_trend_charts draws the history's trend charts (spindle_compare.trend) and returns them embedded."""
+    from spindle_compare.history import load_history
+    from spindle_compare.trend import write_trend_charts
+
+    from . import html_report
+
+    paths = write_trend_charts(load_history(history_path), output, formats)
+    fmt = "png" if "png" in formats else "svg"
+    return [html_report.EmbeddedChart(p.stem, f"Trend: {p.stem.removeprefix('trend-')}",
+                                      "median per run in the history; change points marked", fmt, p.read_bytes())
+            for p in paths if p.suffix == "." + fmt]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         fmt = "png" if "png" in paths else "svg"
         embedded.append(html_report.EmbeddedChart(chart.name, chart.title, chart.caption, fmt,
                                                   paths[fmt].read_bytes()))
+    if arguments.history:
+        embedded += _trend_charts(arguments.history, output, arguments.format)
     report = output / "report.html"
     report.write_text(html_report.render(results, embedded), encoding="utf-8")
     (output / "summary.md").write_text(markdown_summary.render(results), encoding="utf-8")
