@@ -1,0 +1,3 @@
+module spindle/runtimes/go
+
+go 1.21
