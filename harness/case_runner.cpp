@@ -46,6 +46,7 @@ nlohmann::json base_record(const CaseSpec& spec) {
 // Per repetition, what Google Benchmark's run record cannot carry.
 struct RepetitionExtra {
   bool ran = false;
+  bool limit = false;
   bool checksum_ok = false;
   std::uint64_t tasks_created = 0;
   std::string reason;
@@ -99,10 +100,16 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
   auto* bench = benchmark::RegisterBenchmark(id.c_str(), [&](benchmark::State& state) {
     for (auto _ : state) {
       RepetitionOutcome out = executor->run_repetition();
-      RepetitionExtra extra{out.ran, out.ran && out.result.checksum_ok, out.result.tasks_created,
-                            out.ran ? out.result.checksum_detail : out.error, out.go_version};
+      RepetitionExtra extra{out.ran, !out.limit.empty(), out.ran && out.result.checksum_ok, out.result.tasks_created,
+                            out.ran ? out.result.checksum_detail : out.limit.empty() ? out.error : out.limit,
+                            out.go_version};
       extras.push_back(extra);
       const std::size_t rep = extras.size();
+      if (!out.limit.empty()) {
+        progress << "  rep " << rep << "/" << spec.repetitions << ": LIMIT: " << out.limit << std::endl;
+        state.SkipWithError(("limit: " + out.limit).c_str());
+        break;
+      }
       if (!out.ran) {
         progress << "  rep " << rep << "/" << spec.repetitions << ": FAILED: " << out.error << std::endl;
         state.SkipWithError(out.error.c_str());
@@ -135,9 +142,13 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::ClearRegisteredBenchmarks();
 
-  bool all_ok = !extras.empty();
-  for (const auto& e : extras) all_ok = all_ok && e.ran && e.checksum_ok;
-  report.status = all_ok ? "ok" : "failed";
+  bool all_ok = !extras.empty(), any_limit = false, any_failed = false;
+  for (const auto& e : extras) {
+    all_ok = all_ok && e.ran && e.checksum_ok;
+    any_limit = any_limit || e.limit;
+    any_failed = any_failed || (!e.limit && !(e.ran && e.checksum_ok));
+  }
+  report.status = all_ok ? "ok" : (any_limit && !any_failed) ? "limit" : "failed";
 
   std::size_t rep = 0;
   for (const auto& run : reporter.runs_) {
@@ -172,15 +183,17 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
     if (run.error_occurred) {
       r["error_occurred"] = true;
       r["error_message"] = run.error_message;
-      r["status"] = "failed";
-      r["reason"] = run.error_message;
+      const bool limit = extra && extra->limit;
+      r["status"] = limit ? "limit" : "failed";
+      r["reason"] = limit ? extra->reason : run.error_message;
       r["checksum_ok"] = false;
       report.reason = run.error_message;
     } else {
       r["status"] = "ok";
       r["checksum_ok"] = extra ? extra->checksum_ok : all_ok;
     }
-    const RepetitionExtra& info = extra ? *extra : extras.back();
+    static const RepetitionExtra kNone;
+    const RepetitionExtra& info = extra ? *extra : extras.empty() ? kNone : extras.back();
     r["tasks_created"] = info.tasks_created;
     if (!info.go_version.empty()) r["go_version"] = info.go_version;
     report.records.push_back(std::move(r));

@@ -57,6 +57,11 @@ class GoExecutor final : public CaseExecutor {
     const std::string version = doc["context"].value("go_version", "");
     for (const auto& rec : doc["benchmarks"]) {
       RepetitionOutcome out;
+      if (rec.value("status", "") == "limit") {
+        out.limit = rec.value("reason", "spindle-go stopped at a memory limit");
+        pending_.push_back(std::move(out));
+        continue;
+      }
       out.ran = true;
       out.go_version = rec.value("go_version", version);
       out.real_seconds = rec.value("real_time", 0.0) / 1e3;  // records are in ms

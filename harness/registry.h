@@ -51,6 +51,7 @@ std::string case_id(const CaseSpec& spec);
 struct RepetitionOutcome {
   bool ran = false;            // false: an error (exception, subprocess failure) — see `error`
   std::string error;
+  std::string limit;           // non-empty: the run stopped at a machine limit (`limit` status), why
   double real_seconds = 0;
   double cpu_seconds = 0;      // user + sys of the process, during the run
   WorkloadResult result;

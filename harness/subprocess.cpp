@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +60,7 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv, const Subp
   for (auto& a : argv_store) args.push_back(a.data());
   args.push_back(nullptr);
 
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     res.start_failed = true;
@@ -67,6 +69,8 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv, const Subp
   }
   if (pid == 0) {
     setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed with -9 leaves no orphan running (sweeps, go)
+    if (getppid() != parent) _exit(127);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     dup2(out_pipe[1], 1);

@@ -1,11 +1,128 @@
-// sweep.cpp — placeholder until the sweep runner lands.
+// sweep.cpp — the `spindle sweep` command: its options, the default sweep file and results path, --filter,
+// --dry-run and --resume; the running itself is sweep_runner's, the file format sweep_file's.
 #include "harness/sweep.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <regex>
+
+#include "harness/sweep_file.h"
+#include "harness/sweep_runner.h"
+#include "harness/usage_error.h"
+
+#ifndef SPINDLE_SOURCE_DIR
+#define SPINDLE_SOURCE_DIR "."
+#endif
+
 namespace spindle {
+namespace {
+
+namespace fs = std::filesystem;
+
+// default_sweep_file: harness/sweeps/quick.json of the working directory, else of the source tree.
+std::string default_sweep_file() {
+  const std::string relative = "harness/sweeps/quick.json";
+  if (fs::exists(relative)) return relative;
+  return std::string(SPINDLE_SOURCE_DIR) + "/" + relative;
+}
+
+// default_results_path: results/<YYYY-MM-DD>-<host>-<sweep>.json, with -2, -3 ... so no run is overwritten.
+std::string default_results_path(const std::string& sweep_name) {
+  char date[16];
+  std::time_t t = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::localtime(&t));
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::string stem = std::string("results/") + date + "-" + host + "-" + sweep_name;
+  std::string path = stem + ".json";
+  for (int i = 2; fs::exists(path); ++i) path = stem + "-" + std::to_string(i) + ".json";
+  return path;
+}
+
+std::vector<bool> select_cases(const SweepDefinition& def, const std::string& filter) {
+  if (filter.empty()) return std::vector<bool>(def.cases.size(), true);
+  std::regex re;
+  try {
+    re = std::regex(filter, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    throw UsageError("--filter '" + filter + "': not a valid regular expression (" + e.what() + ")");
+  }
+  std::vector<bool> selected;
+  bool any = false;
+  for (const auto& c : def.cases) {
+    selected.push_back(std::regex_search(c.id, re));
+    any = any || selected.back();
+  }
+  if (!any)
+    throw UsageError("--filter '" + filter + "' matches none of the " + std::to_string(def.cases.size()) + " cases of " +
+                     def.file + " (see --dry-run)");
+  return selected;
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  if (s < 90)
+    std::snprintf(buf, sizeof buf, "%.1f s", s);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+  return buf;
+}
+
+int dry_run(const SweepDefinition& def, const SweepRunOptions& options) {
+  std::size_t count = 0, skipped = 0;
+  double estimate = 0, bound = 0;
+  std::printf("sweep %s (%s, %s): %zu cases\n", def.name.c_str(), def.file.c_str(), def.hash.c_str(), def.cases.size());
+  for (std::size_t i = 0; i < def.cases.size(); ++i) {
+    const SweepCase& c = def.cases[i];
+    if (!options.selected[i]) continue;
+    const bool done = options.previous.count(c.id) > 0;
+    std::string note = done ? "  [in the resumed file]" : !c.not_built.empty() ? "  [not built: unsupported]" : "";
+    std::printf("  %-72s reps %-3d timeout %-6g ~%s%s\n", c.id.c_str(), c.spec.repetitions, c.timeout_s,
+                seconds_text(c.estimate_s).c_str(), note.c_str());
+    ++count;
+    if (done) {
+      ++skipped;
+      continue;
+    }
+    estimate += c.estimate_s;
+    bound += c.estimate_s > 0 ? c.timeout_s : 0;
+  }
+  std::printf("%zu cases selected, %zu to run; estimate ~%s (at most %s if every case ran into its timeout)\n", count,
+              count - skipped, seconds_text(estimate).c_str(), seconds_text(bound).c_str());
+  return 0;
+}
+
+}  // namespace
+
 CLI::App* add_sweep_subcommand(CLI::App& app, SweepArgs& args) {
-  auto* s = app.add_subcommand("sweep", "run a sweep file, each case in its own process");
+  auto* s = app.add_subcommand("sweep", "run a sweep file, each case in its own process (schema: harness/sweeps/README.md)");
   s->add_option("file", args.file, "sweep file (default harness/sweeps/quick.json)");
+  s->add_option("--out", args.out, "results file (default results/<date>-<host>-<sweep>.json; with --resume: that file)");
+  s->add_option("--resume", args.resume, "a results file of the same sweep file: run only the cases it lacks, write the union");
+  s->add_option("--filter", args.filter, "run only the cases whose case id matches this regular expression");
+  s->add_flag("--dry-run", args.dry_run, "list the cases and a time estimate; run nothing");
+  s->add_flag("--interleave", args.interleave,
+              "one repetition per child process, round-robin over all cases, so a drift of the machine is shared");
   return s;
 }
-int run_sweep(const SweepArgs&) { return 2; }
+
+int run_sweep(const SweepArgs& args) {
+  const std::string file = args.file.empty() ? default_sweep_file() : args.file;
+  SweepDefinition def = load_sweep_file(file);
+  SweepRunOptions options;
+  options.selected = select_cases(def, args.filter);
+  options.interleave = args.interleave;
+  if (!args.resume.empty()) {
+    options.previous = read_previous_results(args.resume, def);
+    options.resumed_from = args.resume;
+  }
+  if (args.dry_run) return dry_run(def, options);
+  options.out = !args.out.empty() ? args.out : !args.resume.empty() ? args.resume : default_results_path(def.name);
+  return run_sweep_cases(def, options);
+}
+
 }  // namespace spindle
