@@ -1,5 +1,6 @@
 // skynet.go — skynet: the classic 10-ary goroutine tree; leaf k sends k, each parent sums its 10 children
-// from a channel of capacity 10 it owns. Checksum: root sum = leaves·(leaves−1)/2 and (10·leaves−1)/9
+// from a channel of capacity 10 it owns. Each answer carries its subtree's goroutine count, as in the C++
+// workload (workloads/skynet.h), so the count costs no shared atomic. Checksum: root sum = leaves·(leaves−1)/2 and (10·leaves−1)/9
 // goroutines. Subtrees stop growing (status "limit") if memory runs out (memory_guard.go).
 package main
 
@@ -13,10 +14,10 @@ const skynetFanOut = 10
 func runSkynet(p params) outcome {
 	leaves := p["leaves"]
 	tree := &skynetTree{watch: startMemoryWatch()}
-	result := make(chan int64)
+	result := make(chan skynetAnswer)
 	go tree.node(result, 0, leaves)
-	sum := <-result
-	tasks := tree.created.Load()
+	answer := <-result
+	sum, tasks := answer.sum, answer.tasks
 	if why, stopped := tree.limit.Load().(string); stopped {
 		return outcome{TasksCreated: tasks, Ops: tasks, Limit: why}
 	}
@@ -34,34 +35,39 @@ func runSkynet(p params) outcome {
 // (111 looks of about 2 µs for a million leaves).
 const skynetCheckSize = 10_000
 
+// skynetAnswer is what a subtree sends up: the sum of its leaves' numbers and its goroutines, root included.
+type skynetAnswer struct {
+	sum, tasks int64
+}
+
 // skynetTree is the state the whole tree shares.
 type skynetTree struct {
-	created atomic.Int64 // goroutines of the tree, root included; each adds 1 when it starts
-	watch   memoryWatch
-	limit   atomic.Value // string: why the tree stopped growing; set once, before any node skips its subtree
+	watch memoryWatch
+	limit atomic.Value // string: why the tree stopped growing; set once, before any node skips its subtree
 }
 
 // node is the subtree of `size` leaves numbered from `first`; it sends the sum of their numbers up.
-func (t *skynetTree) node(up chan<- int64, first, size int64) {
-	t.created.Add(1)
+func (t *skynetTree) node(up chan<- skynetAnswer, first, size int64) {
 	if size == 1 {
-		up <- first
+		up <- skynetAnswer{first, 1}
 		return
 	}
 	if size >= skynetCheckSize && t.outOfMemory() {
-		up <- 0
+		up <- skynetAnswer{0, 1}
 		return
 	}
-	children := make(chan int64, skynetFanOut)
+	children := make(chan skynetAnswer, skynetFanOut)
 	step := size / skynetFanOut
 	for i := int64(0); i < skynetFanOut; i++ {
 		go t.node(children, first+i*step, step)
 	}
-	var sum int64
+	total := skynetAnswer{0, 1}
 	for i := 0; i < skynetFanOut; i++ {
-		sum += <-children
+		a := <-children
+		total.sum += a.sum
+		total.tasks += a.tasks
 	}
-	up <- sum
+	up <- total
 }
 
 // outOfMemory reports whether the tree must stop growing, recording the first reason.
