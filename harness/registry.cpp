@@ -13,12 +13,7 @@
 #include "harness/go_runtime.h"
 #include "harness/process_usage.h"
 #include "runtimes/boost_fiber/boost_fiber_runtime.h"
-#if __has_include("runtimes/fiber/fiber_runtime.h") && defined(SPINDLE_HAVE_FIBER)
 #include "runtimes/fiber/fiber_runtime.h"
-#define SPINDLE_FIBER_RT FiberRuntime,
-#else
-#define SPINDLE_FIBER_RT
-#endif
 #include "runtimes/pool/pool_runtime.h"
 #include "runtimes/thread/thread_runtime.h"
 #include "workloads/context_switch_storm.h"
@@ -35,7 +30,7 @@ template <class... Ts>
 struct TypeList {};
 
 // ---- the registration lists --------------------------------------------------------------------
-using InProcessRuntimes = TypeList<ThreadRuntime, PoolRuntime, SPINDLE_FIBER_RT BoostFiberRuntime>;
+using InProcessRuntimes = TypeList<ThreadRuntime, PoolRuntime, FiberRuntime, BoostFiberRuntime>;
 using AllWorkloads = TypeList<SpawnMillion, PingPong, ContextSwitchStorm, Skynet, MemoryPerTask,
                               FaultWorkload<Fault::crash>, FaultWorkload<Fault::hang>, FaultWorkload<Fault::checksum>>;
 // --------------------------------------------------------------------------------------------------

@@ -12,16 +12,32 @@ thread_local bool t_on_worker = false;
 bool Scheduler::on_worker() { return t_on_worker; }
 
 Scheduler& Scheduler::instance(int workers) {
-  static Scheduler* sched = new Scheduler(workers);  // lives for the process: work_stealing cannot restart
-  if (sched->workers_ != workers)
-    throw std::runtime_error("boost-fiber: worker threads already started with " + std::to_string(sched->workers_) +
+  // Lives for the process (work_stealing cannot restart). Constructed only after every worker created
+  // its work_stealing scheduler, so it is destroyed — workers stopped and joined — before Boost's statics.
+  static Scheduler sched(workers);
+  if (sched.workers_ != workers)
+    throw std::runtime_error("boost-fiber: worker threads already started with " + std::to_string(sched.workers_) +
                              " workers in this process; cannot switch to " + std::to_string(workers));
-  return *sched;
+  return sched;
 }
 
-Scheduler::Scheduler(int workers) : workers_(workers), ready_(std::size_t(workers)) {
+Scheduler::Scheduler(int workers) : workers_(workers), ready_(std::size_t(workers)), registered_(workers) {
   for (int i = 0; i < workers_; ++i) threads_.emplace_back([this, i] { worker_main(i); });
-  for (auto& t : threads_) t.detach();
+  registered_.wait();
+}
+
+Scheduler::~Scheduler() {
+  // At exit the main thread's own Boost.Fiber context is already gone, so the wake-ups are sent from a
+  // short-lived thread that still has one.
+  std::thread([this] {
+    inbox_.close();
+    {
+      std::unique_lock lock(stop_mu_);
+      stop_ = true;
+    }
+    stop_cv_.notify_all();
+  }).join();
+  for (auto& t : threads_) t.join();
 }
 
 void Scheduler::launch(std::function<void()> fn) {
@@ -34,17 +50,18 @@ void Scheduler::worker_main(int index) {
   // suspend = false, Boost's default: idle workers keep stealing. With suspend = true an idle worker sleeps
   // until a remote wake-up, which local posts never send, so one worker ends up running everything.
   boost::fibers::use_scheduling_algorithm<boost::fibers::algo::work_stealing>(std::uint32_t(workers_));
+  registered_.count_down();
   ready_.wait();  // every scheduler registered before anyone steals
-  if (index != 0) {
-    // Other workers only run (stolen) fibers: park this thread's main fiber for good.
-    boost::fibers::mutex mu;
-    boost::fibers::condition_variable_any cv;
-    std::unique_lock lock(mu);
-    cv.wait(lock, [] { return false; });
+  if (index == 0) {
+    // Worker 0's main fiber launches what plain threads submit, until the inbox closes at exit.
+    std::function<void()> fn;
+    while (inbox_.pop(fn) == boost::fibers::channel_op_status::success)
+      boost::fibers::fiber(boost::fibers::launch::post, std::move(fn)).detach();
+  } else {
+    // The others only run (stolen) fibers: their main fiber parks until exit.
+    std::unique_lock lock(stop_mu_);
+    stop_cv_.wait(lock, [&] { return stop_; });
   }
-  std::function<void()> fn;
-  while (inbox_.pop(fn) == boost::fibers::channel_op_status::success)
-    boost::fibers::fiber(boost::fibers::launch::post, std::move(fn)).detach();
 }
 
 }  // namespace boost_fiber_detail

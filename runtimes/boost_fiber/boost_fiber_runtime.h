@@ -2,7 +2,8 @@
 // `--workers` threads, its unbuffered_channel / buffered_channel, and a wait group on its mutex and
 // condition variable. Boost.Fiber's work_stealing keeps process-wide state that is initialised once, so
 // the worker threads are started once per process (the first runtime's `workers` fixes their number)
-// and kept for the process's life; each runtime object just runs its root through them.
+// and kept for the process's life, stopped and joined at exit; each runtime object just runs its root
+// through them.
 #pragma once
 
 #include <boost/fiber/all.hpp>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <latch>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -35,10 +37,15 @@ class Scheduler {
 
  private:
   explicit Scheduler(int workers);
+  ~Scheduler();
   void worker_main(int index);
   int workers_;
   boost::fibers::buffered_channel<std::function<void()>> inbox_{1024};
   boost::fibers::barrier ready_;
+  std::latch registered_;  // counted down once per worker after its work_stealing scheduler exists
+  boost::fibers::mutex stop_mu_;
+  boost::fibers::condition_variable stop_cv_;
+  bool stop_ = false;  // guarded by stop_mu_
   std::vector<std::thread> threads_;
 };
 

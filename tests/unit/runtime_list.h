@@ -5,18 +5,12 @@
 
 #include "runtimes/boost_fiber/boost_fiber_runtime.h"
 #include "runtimes/pool/pool_runtime.h"
-#include "runtimes/thread/thread_runtime.h"
-#ifdef SPINDLE_HAVE_FIBER
 #include "runtimes/fiber/fiber_runtime.h"
-#endif
+#include "runtimes/thread/thread_runtime.h"
 
 namespace spindle::testing {
 
-using AllRuntimes = ::testing::Types<ThreadRuntime, PoolRuntime, BoostFiberRuntime
-#ifdef SPINDLE_HAVE_FIBER
-                                     , FiberRuntime
-#endif
-                                     >;
+using AllRuntimes = ::testing::Types<ThreadRuntime, PoolRuntime, FiberRuntime, BoostFiberRuntime>;
 
 struct RuntimeNames {
   template <class R>

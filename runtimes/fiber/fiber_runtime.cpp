@@ -1,0 +1,82 @@
+// fiber_runtime.cpp — FiberRuntime's limit checks and option mapping: per-parked-fiber memory is one touched
+// stack page plus its control block, stack record and page-table share; virtual memory is one full stack.
+#include "runtimes/fiber/fiber_runtime.h"
+
+#include <sys/resource.h>
+
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+namespace spindle {
+
+namespace {
+
+// meminfo_bytes: a /proc/meminfo field in bytes, or -1.
+long long meminfo_bytes(const std::string& field) {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  long long kib = 0;
+  while (in >> key >> kib) {
+    std::getline(in, unit);
+    if (key == field + ":") return kib * 1024;
+  }
+  return -1;
+}
+
+long long read_number(const char* path) {
+  std::ifstream in(path);
+  long long v = -1;
+  in >> v;
+  return v;
+}
+
+std::string mib(long long bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; }
+
+}  // namespace
+
+fiber::Config FiberRuntime::config_for(const RuntimeOptions& options) {
+  auto policy = fiber::parse_stack_policy(options.stack_policy);
+  if (!policy) throw std::invalid_argument("fiber: unknown or unavailable stack policy '" + options.stack_policy + "'");
+  fiber::Config config;
+  config.workers = options.workers;
+  config.stack_size = options.stack_size;
+  config.stack_policy = *policy;
+  return config;
+}
+
+std::string FiberRuntime::limit_reason(const RuntimeOptions& options, const Requirements& requirements) {
+  if (!fiber::parse_stack_policy(options.stack_policy))
+    return "stack policy '" + options.stack_policy + "' is not available on fiber (available: pooled)";
+  if (options.stack_size != 0 && options.stack_size < fiber::kMinStackSize)
+    return "stack size " + std::to_string(options.stack_size) + " is below fiber's minimum of " +
+           std::to_string(fiber::kMinStackSize) + " bytes";
+  const long long page = static_cast<long long>(fiber::page_size());
+  const long long stack = static_cast<long long>(
+      ((options.stack_size ? options.stack_size : fiber::kDefaultStackSize) + page - 1) / page * page);
+  const long long tasks = static_cast<long long>(requirements.concurrent_tasks);
+  // Resident per parked fiber: one stack page, the control block, the stack record, a page-table share.
+  const long long per_task = page + static_cast<long long>(sizeof(fiber::Fiber) + sizeof(fiber::Stack)) +
+                             stack / 512 + 64;
+  const long long available = meminfo_bytes("MemAvailable");
+  if (available > 0 && tasks * per_task > available / 10 * 8)
+    return std::to_string(tasks) + " parked fibers need about " + mib(tasks * per_task) +
+           " resident, more than 80% of the " + mib(available) + " available";
+  const long long virtual_bytes = tasks * stack;
+  if (virtual_bytes > (1LL << 46))
+    return std::to_string(tasks) + " stacks of " + std::to_string(stack) + " bytes exceed 64 TiB of address space";
+  rlimit as{};
+  if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+      virtual_bytes > static_cast<long long>(as.rlim_cur))
+    return std::to_string(tasks) + " stacks of " + std::to_string(stack) + " bytes exceed RLIMIT_AS (" +
+           mib(static_cast<long long>(as.rlim_cur)) + ")";
+  if (read_number("/proc/sys/vm/overcommit_memory") == 2) {
+    long long room = meminfo_bytes("CommitLimit") - meminfo_bytes("Committed_AS");
+    if (virtual_bytes > room)
+      return "vm.overcommit_memory=2 charges whole stacks: " + mib(virtual_bytes) + " needed, " + mib(room) +
+             " of commit limit left";
+  }
+  return {};
+}
+
+}  // namespace spindle

@@ -1,0 +1,57 @@
+// fiber_runtime.h — spindle::FiberRuntime, the adapter that puts the fiber library (scheduler.h, channel.h,
+// wait_group.h) behind the `spindle::Runtime` concept of runtimes/runtime.h. Promises: every call forwards
+// inline to the library (no virtual call, no extra allocation); limit_reason refuses cases this machine's
+// memory or address space cannot hold.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "runtimes/fiber/channel.h"
+#include "runtimes/fiber/scheduler.h"
+#include "runtimes/fiber/wait_group.h"
+#include "runtimes/runtime.h"
+
+namespace spindle {
+
+class FiberRuntime {
+ public:
+  static constexpr std::string_view name = "fiber";
+  static constexpr Capabilities caps{.blocking_channels = true,
+                                     .fork_join_channels = true,
+                                     .yield = true,
+                                     .parking = true,
+                                     .one_thread_per_task = false};
+
+  // limit_reason: empty when the case fits; otherwise why not (unknown stack policy, stack size below the
+  // minimum, or concurrent_tasks parked fibers exceeding available memory, address space or commit limit).
+  static std::string limit_reason(const RuntimeOptions& options, const Requirements& requirements);
+  // config_for: the library configuration for `options`; throws std::invalid_argument on a bad policy.
+  static fiber::Config config_for(const RuntimeOptions& options);
+
+  explicit FiberRuntime(const RuntimeOptions& options) : scheduler_(config_for(options)) {}
+
+  template <class F>
+  void run(F&& root) { scheduler_.run(std::forward<F>(root)); }
+  template <class F>
+  void spawn(F&& task) { scheduler_.spawn(std::forward<F>(task)); }
+  int workers() const noexcept { return scheduler_.workers(); }
+
+  using WaitGroup = fiber::WaitGroup;
+  template <class T>
+  using Channel = fiber::Channel<T>;
+
+  static void yield() { fiber::Scheduler::yield(); }
+  static void sleep_for(std::chrono::nanoseconds duration) { fiber::Scheduler::sleep_for(duration); }
+
+  fiber::Scheduler& scheduler() noexcept { return scheduler_; }
+
+ private:
+  fiber::Scheduler scheduler_;
+};
+
+static_assert(Runtime<FiberRuntime>);
+
+}  // namespace spindle

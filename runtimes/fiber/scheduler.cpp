@@ -1,0 +1,736 @@
+// scheduler.cpp — the Scheduler's workers: the switch protocol (a leaver's SwitchAction runs on the
+// resumer's side once the leaver's context is saved), work finding (runnext, ring, global, timers, steal),
+// spinning and the two-phase futex park, quiescence detection for run(), failure capture, sanitizer hooks.
+#include "runtimes/fiber/scheduler.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include "runtimes/fiber/futex.h"
+#include "runtimes/fiber/run_queue.h"
+
+#if defined(SPINDLE_ASAN)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(SPINDLE_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace spindle::fiber {
+
+namespace ctx = boost::context::detail;
+
+int online_cores() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : static_cast<int>(n);
+}
+
+namespace {
+
+constexpr std::size_t kFiberSlab = 256;        // control blocks per arena slab
+constexpr std::size_t kLocalFibersMax = 512;   // a worker's free control blocks before it gives half back
+constexpr std::size_t kLocalStacksMax = 64;    // a worker's free stacks before it gives half back
+constexpr int kSpinRounds = 4;                 // steal sweeps a spinning worker makes before parking
+constexpr std::uint32_t kGlobalFairness = 61;  // every 61st pick looks at the global queue first (Go)
+constexpr std::uint32_t kSpawnStack = 32;      // owner-only LIFO of spawned fibers (depth-first fork-join)
+// kRunningInPlace: the `context` of a fiber started in place on its predecessor's stack (fiber_entry);
+// non-null so started() holds; overwritten when the fiber first switches out.
+const ctx::fcontext_t kRunningInPlace = reinterpret_cast<ctx::fcontext_t>(std::uintptr_t{1});
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct TimerEntry {
+  std::int64_t deadline_ns;
+  Fiber* fiber;
+  bool operator>(const TimerEntry& o) const { return deadline_ns > o.deadline_ns; }
+};
+
+}  // namespace
+
+// Worker: one OS thread and what it owns. Fields without a note are touched only by the owner thread.
+struct alignas(64) Worker {
+  Worker(Scheduler& s, int i) : sched(&s), index(i), rng(0x9E3779B97F4A7C15ull * static_cast<unsigned>(i + 1)) {}
+
+  Scheduler* sched;
+  int index;
+  RunQueue runq;       // owner pushes; anyone steals
+  Fiber g0;            // this thread's own context: runs loop(), never queued
+  Fiber* current = &g0;
+  IntrusiveStack<Fiber> free_fibers;
+  IntrusiveStack<Stack> free_stacks;
+  std::vector<TimerEntry> timers;  // min-heap on deadline
+  std::uint32_t tick = 0;
+  std::uint64_t rng;
+  bool spinning = false;
+  Fiber* switching_from = nullptr;  // the leaver of the switch in progress (read by on_resume)
+  // spawn_stack: fibers displaced from runnext by spawn, run newest first so a fork-join tree runs depth
+  // first and few parents are parked (each holding a stack) at once. Owner only, so not stealable: it is
+  // bounded, and spilled into the ring whenever another worker is idle.
+  Fiber* spawn_stack[kSpawnStack];
+  std::uint32_t spawn_count = 0;
+  // Monotonic counts for quiescence: single writer (the owner), release stores; read by any worker.
+  alignas(64) std::atomic<std::uint64_t> spawned{0};
+  std::atomic<std::uint64_t> finished{0};
+  std::thread thread;
+  // g0's stack for ASan, g0's TSan fiber, the signal stack for guard-page reports.
+  const void* g0_stack_bottom = nullptr;
+  std::size_t g0_stack_size = 0;
+  void* g0_tsan = nullptr;
+  std::unique_ptr<char[]> signal_stack;
+
+  void loop();
+  inline Fiber* find_local_work();
+  Fiber* find_slow_local_work();
+  void push_spawned(Fiber* f);
+  void spill_spawn_stack(std::uint32_t n);
+  Fiber* idle_search();
+  Fiber* steal(bool take_runnext);
+  Fiber* take_from_global();
+  void poll_timers();
+  void push_back(Fiber* f);
+  void switch_to(Fiber* from, Fiber* to);
+  void start(Fiber* f);
+  Stack* acquire_stack();
+  void release_stack(Stack* s);
+  Fiber* allocate_fiber();
+  void release_fiber(Fiber* f);
+  // run_closure: runs and destroys the task; an escaping exception is recorded and fails the run.
+  static void run_closure(Fiber* self) {
+    try {
+      self->invoke(*self);
+    } catch (...) {
+      self->scheduler->record_failure(std::current_exception());
+    }
+    self->destroy(*self);
+  }
+  static void count(std::atomic<std::uint64_t>& counter) {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+};
+
+namespace {
+
+thread_local Worker* tls_worker = nullptr;
+
+// this_worker: the worker running the calling thread. Never cache it across a switch: a fiber may resume
+// on another thread, and the compiler may otherwise reuse the TLS address it computed before the switch.
+__attribute__((noinline)) Worker* this_worker() noexcept {
+  Worker* w = tls_worker;
+  asm volatile("" : "+r"(w));
+  return w;
+}
+
+void fiber_entry(ctx::transfer_t t);
+
+// on_resume: runs on the resumed side of every switch. Saves the leaver's context, then performs the
+// leaver's SwitchAction; only now may other threads see the leaver.
+void on_resume(ctx::transfer_t t) {
+  Worker* w = static_cast<Worker*>(t.data);  // a jump never changes threads: the jumper's worker is ours
+#if defined(SPINDLE_ASAN)
+  __sanitizer_finish_switch_fiber(w->current->asan_fake_stack, nullptr, nullptr);
+#endif
+  Fiber* prev = w->switching_from;
+  prev->context = t.fctx;
+  switch (prev->action) {
+    case SwitchAction::none:
+      break;
+    case SwitchAction::requeue:
+      w->push_back(prev);
+      break;
+    case SwitchAction::unlock:
+      static_cast<SpinLock*>(prev->action_arg)->unlock();
+      break;
+    case SwitchAction::sleep:
+      w->timers.push_back({prev->deadline_ns, prev});
+      std::push_heap(w->timers.begin(), w->timers.end(), std::greater<>{});
+      break;
+    case SwitchAction::finish:
+      w->release_stack(prev->stack);
+      w->release_fiber(prev);
+      break;
+  }
+}
+
+
+// fiber_entry: the bottom frame of every stack. Runs tasks; when a task returns and the next runnable
+// fiber has never started, that fiber runs here, in place, on the same stack (no switch at all).
+void fiber_entry(ctx::transfer_t t) {
+  on_resume(t);
+  Fiber* self = this_worker()->current;
+  for (;;) {
+    Worker::run_closure(self);
+    Worker* w = this_worker();
+    Worker::count(w->finished);
+    Fiber* next = w->find_local_work();
+    if (next != nullptr && !next->started()) {
+      check_on_switch_out(*self->stack, __builtin_frame_address(0));
+      next->stack = self->stack;
+      next->context = kRunningInPlace;
+      next->asan_fake_stack = self->asan_fake_stack;
+      w->current = next;
+      w->release_fiber(self);
+      self = next;
+      continue;
+    }
+    self->action = SwitchAction::finish;
+    w->switch_to(self, next != nullptr ? next : &w->g0);
+    __builtin_unreachable();
+  }
+}
+
+// Guard-page hits arrive as SIGSEGV on the fiber's exhausted stack; the handler runs on the worker's
+// signal stack, names the stack size and aborts. Other faults get the previous disposition.
+struct sigaction previous_segv;
+
+void on_segv(int sig, siginfo_t* info, void* uctx) {
+  Worker* w = tls_worker;
+  if (w != nullptr && w->current != nullptr && w->current->stack != nullptr) {
+    const Stack& s = *w->current->stack;
+    const char* addr = static_cast<const char*>(info->si_addr);
+    // A guard-page hit, or (unguarded) a frame that ran off the bottom into unmapped memory.
+    if (addr < s.bottom() && addr + s.size >= s.base) report_stack_overflow(s.size, s.guarded);
+  }
+  if (previous_segv.sa_flags & SA_SIGINFO) {
+    if (previous_segv.sa_sigaction) return previous_segv.sa_sigaction(sig, info, uctx);
+  }
+  sigaction(SIGSEGV, &previous_segv, nullptr);  // re-fault with the old disposition
+}
+
+void install_segv_handler() {
+#if !defined(SPINDLE_ASAN) && !defined(SPINDLE_TSAN)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &previous_segv);
+  });
+#endif
+}
+
+}  // namespace
+
+// ---- Worker: owner-only operations -------------------------------------------------------------------
+
+void Worker::push_back(Fiber* f) {
+  if (runq.push_back(f)) return;
+  IntrusiveStack<Fiber> half;
+  if (runq.take_half_for_overflow(half)) {
+    half.push(f);  // f goes first in LIFO order; batch order inside the global queue does not matter
+    sched->push_global_batch(half);
+  } else {
+    sched->push_global(f);
+  }
+}
+
+Fiber* Worker::take_from_global() {
+  if (sched->global_size_.load(std::memory_order_relaxed) == 0) return nullptr;
+  std::lock_guard lock(sched->global_lock_);
+  std::size_t size = sched->global_size_.load(std::memory_order_relaxed);
+  if (size == 0) return nullptr;
+  // Thieves only shrink our ring, so its free room can only grow while we fill it.
+  std::size_t room = RunQueue::kCapacity - std::min<std::size_t>(RunQueue::kCapacity, runq.approx_size());
+  std::size_t n = std::min<std::size_t>({size, size / sched->workers_.size() + 1, RunQueue::kCapacity / 2, room + 1});
+  Fiber* first = nullptr;
+  for (std::size_t i = 0; i < n; ++i) {
+    Fiber* f = sched->global_head_;
+    sched->global_head_ = f->link;
+    f->link = nullptr;
+    if (first == nullptr) first = f;
+    else runq.push_back(f);
+  }
+  if (sched->global_head_ == nullptr) sched->global_tail_ = nullptr;
+  sched->global_size_.store(size - n, std::memory_order_relaxed);
+  return first;
+}
+
+void Worker::poll_timers() {
+  std::int64_t now = now_ns();
+  while (!timers.empty() && timers.front().deadline_ns <= now) {
+    std::pop_heap(timers.begin(), timers.end(), std::greater<>{});
+    Fiber* f = timers.back().fiber;
+    timers.pop_back();
+    push_back(f);
+  }
+}
+
+// find_local_work: runnext, the spawn stack, the local ring, due timers, the global queue. Owner only.
+inline Fiber* Worker::find_local_work() {
+  ++tick;
+  if ((tick % kGlobalFairness == 0) | !timers.empty() | sched->stop_.load(std::memory_order_relaxed)) [[unlikely]]
+    return find_slow_local_work();
+  if (Fiber* f = runq.pop_runnext()) return f;
+  if (spawn_count != 0) {
+    if (spawn_count > 1 && sched->idle_workers()) [[unlikely]] spill_spawn_stack(spawn_count / 2);
+    return spawn_stack[--spawn_count];
+  }
+  if (Fiber* f = runq.pop_ring()) return f;
+  return take_from_global();
+}
+
+Fiber* Worker::find_slow_local_work() {
+  if (sched->stop_.load(std::memory_order_relaxed)) return nullptr;
+  if (tick % kGlobalFairness == 0) {
+    if (Fiber* f = take_from_global()) return f;
+  }
+  if (!timers.empty() && ((tick & 7) == 0 || runq.empty())) poll_timers();
+  if (Fiber* f = runq.pop_runnext()) return f;
+  if (spawn_count != 0) return spawn_stack[--spawn_count];
+  if (Fiber* f = runq.pop_ring()) return f;
+  return take_from_global();
+}
+
+// spill_spawn_stack: moves the `n` oldest spawned fibers into the stealable ring and wakes a worker.
+void Worker::spill_spawn_stack(std::uint32_t n) {
+  for (std::uint32_t i = 0; i < n; ++i) push_back(spawn_stack[i]);
+  for (std::uint32_t i = n; i < spawn_count; ++i) spawn_stack[i - n] = spawn_stack[i];
+  spawn_count -= n;
+  sched->notify_work();
+}
+
+// push_spawned: a fiber displaced from runnext by spawn. Goes to the ring when a worker is idle (so it
+// can be stolen), else onto the spawn stack.
+void Worker::push_spawned(Fiber* f) {
+  if (sched->idle_workers()) {
+    push_back(f);
+    sched->notify_work();
+    return;
+  }
+  if (spawn_count == kSpawnStack) spill_spawn_stack(kSpawnStack / 2);
+  spawn_stack[spawn_count++] = f;
+}
+
+Fiber* Worker::steal(bool take_runnext) {
+  std::size_t n = sched->workers_.size();
+  rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+  std::size_t start = static_cast<std::size_t>(rng % n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Worker* victim = sched->workers_[(start + i) % n].get();
+    if (victim == this) continue;
+    if (Fiber* f = victim->runq.steal_into(runq, take_runnext)) return f;
+  }
+  return take_from_global();
+}
+
+// idle_search: called by g0 when find_local_work found nothing. Checks quiescence, spins a bounded number
+// of steal sweeps if the spinner cap allows, then parks (two-phase: announce, recheck, sleep).
+Fiber* Worker::idle_search() {
+  sched->check_quiescence();
+  const int nworkers = static_cast<int>(sched->workers_.size());
+  if (!spinning && nworkers > 1 && 2 * sched->spinners_.load(std::memory_order_relaxed) < nworkers) {
+    sched->spinners_.fetch_add(1, std::memory_order_seq_cst);
+    spinning = true;
+  }
+  if (spinning) {
+    for (int round = 0; round < kSpinRounds && !sched->stop_.load(std::memory_order_relaxed); ++round) {
+      Fiber* f = steal(round == kSpinRounds - 1);
+      if (f == nullptr && !timers.empty()) {
+        poll_timers();
+        f = runq.pop();
+      }
+      if (f != nullptr) {
+        spinning = false;
+        // The last spinner found work: there may be more, so wake another worker (Go's resetspinning).
+        if (sched->spinners_.fetch_sub(1, std::memory_order_seq_cst) == 1) sched->notify_work();
+        return f;
+      }
+      for (int i = 0; i < 64; ++i) spin_pause();
+    }
+    spinning = false;
+    sched->spinners_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  // Phase 1: announce. Phase 2: recheck everything a notifier could have published before it read
+  // sleepers_. Phase 3: sleep unless idle_epoch_ moved since we read it.
+  sched->sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  std::uint32_t epoch = sched->idle_epoch_.load(std::memory_order_seq_cst);
+  if (sched->work_visible(*this)) {
+    sched->sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+    return nullptr;
+  }
+  std::optional<std::chrono::nanoseconds> timeout;
+  if (!timers.empty()) timeout = std::chrono::nanoseconds(std::max<std::int64_t>(0, timers.front().deadline_ns - now_ns()));
+  bool woken = futex_wait(sched->idle_epoch_, epoch, timeout);
+  sched->sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  // notify_work counted us as a spinner before waking us (wake_all only wakes to stop; counts no longer matter).
+  spinning = woken;
+  return nullptr;
+}
+
+void Worker::loop() {
+  tls_worker = this;
+  install_segv_handler();
+#if !defined(SPINDLE_ASAN) && !defined(SPINDLE_TSAN)
+  signal_stack = std::make_unique<char[]>(64 * 1024);
+  stack_t ss{};
+  ss.ss_sp = signal_stack.get();
+  ss.ss_size = 64 * 1024;
+  sigaltstack(&ss, nullptr);
+#endif
+#if defined(SPINDLE_ASAN)
+  pthread_attr_t attr;
+  pthread_getattr_np(pthread_self(), &attr);
+  void* addr = nullptr;
+  std::size_t size = 0;
+  pthread_attr_getstack(&attr, &addr, &size);
+  pthread_attr_destroy(&attr);
+  g0_stack_bottom = addr;
+  g0_stack_size = size;
+#endif
+#if defined(SPINDLE_TSAN)
+  g0_tsan = __tsan_get_current_fiber();
+#endif
+  g0.scheduler = sched;
+  while (!sched->stop_.load(std::memory_order_acquire)) {
+    Fiber* f = find_local_work();
+    if (f == nullptr) f = idle_search();
+    if (f == nullptr) continue;
+    if (spinning) {  // woken as a spinner and found work without idle_search's sweep
+      spinning = false;
+      if (sched->spinners_.fetch_sub(1, std::memory_order_seq_cst) == 1) sched->notify_work();
+    }
+    g0.action = SwitchAction::none;
+    switch_to(&g0, f);
+  }
+  if (spinning) sched->spinners_.fetch_sub(1, std::memory_order_seq_cst);
+#if !defined(SPINDLE_ASAN) && !defined(SPINDLE_TSAN)
+  stack_t off{};
+  off.ss_flags = SS_DISABLE;
+  sigaltstack(&off, nullptr);
+#endif
+  tls_worker = nullptr;
+}
+
+void Worker::start(Fiber* f) {
+  Stack* s = acquire_stack();
+#if defined(SPINDLE_TSAN)
+  if (s->tsan_fiber == nullptr) s->tsan_fiber = __tsan_create_fiber(0);
+#endif
+  f->stack = s;
+  f->asan_fake_stack = nullptr;
+  f->context = ctx::make_fcontext(s->top(), s->usable(), fiber_entry);
+}
+
+// switch_to: runs on `from`'s stack with `from->action` set. `this` is stale after the jump; do not use it.
+void Worker::switch_to(Fiber* from, Fiber* to) {
+  if (!to->started()) start(to);
+  if (from->stack != nullptr) check_on_switch_out(*from->stack, __builtin_frame_address(0));
+  current = to;
+#if defined(SPINDLE_ASAN)
+  const void* bottom = to->stack ? to->stack->bottom() : g0_stack_bottom;
+  std::size_t size = to->stack ? to->stack->usable() : g0_stack_size;
+  __sanitizer_start_switch_fiber(from->action == SwitchAction::finish ? nullptr : &from->asan_fake_stack, bottom, size);
+#endif
+#if defined(SPINDLE_TSAN)
+  __tsan_switch_to_fiber(to->stack ? to->stack->tsan_fiber : g0_tsan, 0);
+#endif
+  switching_from = from;
+  ctx::transfer_t t = ctx::jump_fcontext(to->context, this);
+  on_resume(t);
+}
+
+Stack* Worker::acquire_stack() {
+  if (free_stacks.empty()) {
+    auto batch = sched->stacks_.take(kLocalStacksMax / 2);
+    free_stacks.splice(batch);
+  }
+  return free_stacks.pop();
+}
+
+void Worker::release_stack(Stack* s) {
+  free_stacks.push(s);
+  if (free_stacks.size() > kLocalStacksMax) {
+    auto half = free_stacks.take(kLocalStacksMax / 2);
+    sched->stacks_.give(half);
+  }
+}
+
+Fiber* Worker::allocate_fiber() {
+  if (free_fibers.empty()) {
+    std::lock_guard lock(sched->arena_lock_);
+    if (sched->arena_free_.size() < kFiberSlab / 2) {
+      auto& slab = sched->arena_slabs_.emplace_back(new Fiber[kFiberSlab]);
+      for (std::size_t i = kFiberSlab; i-- > 0;) sched->arena_free_.push(&slab[i]);
+    }
+    auto batch = sched->arena_free_.take(kFiberSlab / 2);
+    free_fibers.splice(batch);
+  }
+  return free_fibers.pop();
+}
+
+void Worker::release_fiber(Fiber* f) {
+  free_fibers.push(f);
+  if (free_fibers.size() > kLocalFibersMax) {
+    auto half = free_fibers.take(kLocalFibersMax / 2);
+    std::lock_guard lock(sched->arena_lock_);
+    sched->arena_free_.splice(half);
+  }
+}
+
+// ---- Scheduler ----------------------------------------------------------------------------------------
+
+Scheduler::Scheduler(const Config& config)
+    : config_(config), stacks_(StackPool::Options{config.stack_size ? config.stack_size : kDefaultStackSize,
+                                                  config.guard_pages}) {
+  int n = config.workers > 0 ? config.workers : online_cores();
+  config_.workers = n;
+  workers_.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+  for (auto& w : workers_) w->thread = std::thread([wp = w.get()] { wp->loop(); });
+}
+
+Scheduler::~Scheduler() {
+  stop_workers();
+  // Fibers that never started still own their closures: destroy them. Started ones are abandoned.
+  auto discard = [](Fiber* f) {
+    if (!f->started() && f->destroy) f->destroy(*f);
+  };
+  for (auto& w : workers_) {
+    while (Fiber* f = w->runq.pop()) discard(f);
+    while (w->spawn_count != 0) discard(w->spawn_stack[--w->spawn_count]);
+  }
+  for (Fiber* f = global_head_; f != nullptr;) {
+    Fiber* next = f->link;
+    discard(f);
+    f = next;
+  }
+}
+
+void Scheduler::stop_workers() {
+  if (joined_) return;
+  stop_.store(true, std::memory_order_seq_cst);
+  wake_all_workers();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+  joined_ = true;
+}
+
+Fiber* Scheduler::allocate_fiber() {
+  Worker* w = this_worker();
+  Fiber* f;
+  if (w != nullptr && w->sched == this) {
+    f = w->allocate_fiber();
+  } else {
+    std::lock_guard lock(arena_lock_);
+    if (arena_free_.empty()) {
+      auto& slab = arena_slabs_.emplace_back(new Fiber[kFiberSlab]);
+      for (std::size_t i = kFiberSlab; i-- > 0;) arena_free_.push(&slab[i]);
+    }
+    f = arena_free_.pop();
+  }
+  f->link = nullptr;
+  f->context = nullptr;
+  f->stack = nullptr;
+  f->scheduler = this;
+  f->action = SwitchAction::none;
+  return f;
+}
+
+void Scheduler::submit(Fiber* f) {
+  Worker* w = this_worker();
+  if (w != nullptr && w->sched == this) {
+    Worker::count(w->spawned);
+    if (Fiber* displaced = w->runq.set_runnext(f)) w->push_spawned(displaced);
+    return;
+  }
+  external_spawned_.fetch_add(1, std::memory_order_seq_cst);
+  push_global(f);
+  notify_work();
+}
+
+void Scheduler::push_global(Fiber* f) {
+  std::lock_guard lock(global_lock_);
+  f->link = nullptr;
+  if (global_tail_) global_tail_->link = f; else global_head_ = f;
+  global_tail_ = f;
+  global_size_.store(global_size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Scheduler::push_global_batch(IntrusiveStack<Fiber>& batch) {
+  if (batch.empty()) return;
+  // Link the batch outside the lock, then splice it in.
+  std::size_t n = batch.size();
+  Fiber* first = batch.pop();
+  Fiber* last = first;
+  while (Fiber* f = batch.pop()) {
+    last->link = f;
+    last = f;
+  }
+  last->link = nullptr;
+  std::lock_guard lock(global_lock_);
+  if (global_tail_) global_tail_->link = first; else global_head_ = first;
+  global_tail_ = last;
+  global_size_.store(global_size_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// notify_work: called after publishing work. The fence orders the publication before the loads of
+// spinners_/sleepers_ (pairs with the fence in idle_search). If no one spins and someone sleeps, claim a
+// spinner slot for the worker we wake (so concurrent notifiers do not all make the syscall).
+void Scheduler::notify_work() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (spinners_.load(std::memory_order_relaxed) != 0 || sleepers_.load(std::memory_order_relaxed) == 0) return;
+  int expected = 0;
+  if (!spinners_.compare_exchange_strong(expected, 1, std::memory_order_seq_cst)) return;
+  idle_epoch_.fetch_add(1, std::memory_order_seq_cst);
+  if (futex_wake(idle_epoch_, 1) == 0) spinners_.fetch_sub(1, std::memory_order_seq_cst);  // no one to hand it to
+}
+
+void Scheduler::wake_all_workers() {
+  idle_epoch_.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake_all(idle_epoch_);
+}
+
+bool Scheduler::work_visible(const Worker& self) const {
+  if (stop_.load(std::memory_order_seq_cst)) return true;
+  if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
+  for (auto& w : workers_)
+    if (!w->runq.empty()) return true;
+  return !self.timers.empty() && self.timers.front().deadline_ns <= now_ns();
+}
+
+// check_quiescence: finished counts are read before spawned counts. Every task counted finished had its
+// spawn counted first (spawn happens-before finish), so equal sums mean nothing is alive; tasks are only
+// spawned by live tasks, so the state is stable. run_gen_ is read first: it is bumped after the root's
+// spawn is counted, so a generation seen here has its root included.
+void Scheduler::check_quiescence() {
+  std::uint32_t gen = run_gen_.load(std::memory_order_acquire);
+  if (quiescent_gen_.load(std::memory_order_acquire) >= gen) return;
+  std::uint64_t finished = 0, spawned = 0;
+  for (auto& w : workers_) finished += w->finished.load(std::memory_order_acquire);
+  spawned = external_spawned_.load(std::memory_order_acquire);
+  for (auto& w : workers_) spawned += w->spawned.load(std::memory_order_acquire);
+  if (spawned != finished) return;
+  std::uint32_t seen = quiescent_gen_.load(std::memory_order_relaxed);
+  while (seen < gen && !quiescent_gen_.compare_exchange_weak(seen, gen, std::memory_order_release)) {}
+  futex_wake_all(quiescent_gen_);
+}
+
+void Scheduler::run_root(Fiber* root) {
+  if (failed_.load() || joined_) {
+    throw std::logic_error("spindle fiber: run() on a scheduler that stopped after a failure");
+  }
+  external_spawned_.fetch_add(1, std::memory_order_seq_cst);
+  std::uint32_t gen = run_gen_.fetch_add(1, std::memory_order_seq_cst) + 1;
+  push_global(root);
+  notify_work();
+  for (;;) {
+    std::uint32_t q = quiescent_gen_.load(std::memory_order_acquire);
+    if (q >= gen || failed_.load(std::memory_order_acquire)) break;
+    futex_wait(quiescent_gen_, q);
+  }
+  if (failed_.load(std::memory_order_acquire)) {
+    stop_workers();
+    std::exception_ptr error;
+    {
+      std::lock_guard lock(failure_mutex_);
+      error = failure_;
+    }
+    std::rethrow_exception(error);
+  }
+}
+
+void Scheduler::record_failure(std::exception_ptr error) {
+  {
+    std::lock_guard lock(failure_mutex_);
+    if (failure_) return;
+    failure_ = std::move(error);
+  }
+  failed_.store(true, std::memory_order_seq_cst);
+  stop_.store(true, std::memory_order_seq_cst);  // workers stop picking fibers; run() joins them
+  wake_all_workers();
+  quiescent_gen_.fetch_add(0, std::memory_order_seq_cst);
+  futex_wake_all(quiescent_gen_);
+}
+
+// ---- static entry points used by fibers and primitives ------------------------------------------------
+
+Fiber* Scheduler::current_fiber() noexcept {
+  Worker* w = this_worker();
+  return (w == nullptr || w->current == &w->g0) ? nullptr : w->current;
+}
+
+void Scheduler::yield() {
+  Worker* w = this_worker();
+  if (w == nullptr || w->current == &w->g0) {
+    std::this_thread::yield();
+    return;
+  }
+  Fiber* self = w->current;
+  Fiber* next = w->find_local_work();
+  if (next == nullptr) {  // nothing else runnable here: keep running, but still check the stack
+    check_on_switch_out(*self->stack, __builtin_frame_address(0));
+    return;
+  }
+  self->action = SwitchAction::requeue;
+  w->switch_to(self, next);
+}
+
+void Scheduler::sleep_for(std::chrono::nanoseconds duration) {
+  Worker* w = this_worker();
+  if (w == nullptr || w->current == &w->g0) {
+    std::this_thread::sleep_for(duration);
+    return;
+  }
+  if (duration.count() <= 0) return yield();
+  Fiber* self = w->current;
+  self->deadline_ns = now_ns() + duration.count();
+  self->action = SwitchAction::sleep;
+  Fiber* next = w->find_local_work();
+  w->switch_to(self, next != nullptr ? next : &w->g0);
+}
+
+void Scheduler::park(SpinLock& lock) {
+  Worker* w = this_worker();
+  Fiber* self = w->current;
+  self->action = SwitchAction::unlock;
+  self->action_arg = &lock;
+  Fiber* next = w->find_local_work();
+  w->switch_to(self, next != nullptr ? next : &w->g0);
+}
+
+void Scheduler::ready(Fiber* f) {
+  Scheduler* s = f->scheduler;
+  Worker* w = this_worker();
+  if (w != nullptr && w->sched == s && w->current != &w->g0) {
+    if (Fiber* displaced = w->runq.set_runnext(f)) {
+      w->push_back(displaced);
+      s->notify_work();
+    }
+    return;
+  }
+  s->push_global(f);
+  s->notify_work();
+}
+
+void Scheduler::ready_all(IntrusiveStack<Fiber>& fibers) {
+  if (fibers.size() <= 1) {
+    if (Fiber* f = fibers.pop()) ready(f);
+    return;
+  }
+  // One wait list belongs to one scheduler's fibers in practice; any stranger is readied on its own.
+  Fiber* first = fibers.pop();
+  Scheduler* s = first->scheduler;
+  IntrusiveStack<Fiber> mine;
+  mine.push(first);
+  while (Fiber* f = fibers.pop()) {
+    if (f->scheduler == s) mine.push(f); else ready(f);
+  }
+  s->push_global_batch(mine);
+  s->notify_work();  // the woken spinner wakes the next one when it finds work (ramp-up)
+}
+
+}  // namespace spindle::fiber

@@ -1,0 +1,135 @@
+// scheduler.h — Scheduler, the M:N fiber scheduler: `workers` OS threads, each with a local RunQueue, one
+// global injection queue, work stealing, bounded spinning and a two-phase futex park, per-worker timers.
+// Promises: spawn/ready/yield/sleep_for work from fibers and from plain threads; run() returns when the root
+// and everything it spawned finished, or rethrows the first exception that escaped a fiber.
+// The design is explained once, in README.md next to this file.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "runtimes/fiber/fiber.h"
+#include "runtimes/fiber/intrusive_stack.h"
+#include "runtimes/fiber/spin_lock.h"
+#include "runtimes/fiber/stack_pool.h"
+
+namespace spindle::fiber {
+
+struct Worker;
+
+struct Config {
+  int workers = 0;                 // 0: all online cores
+  std::size_t stack_size = 0;      // 0: kDefaultStackSize
+  bool guard_pages = true;         // false: canary-only stacks (tests)
+  StackPolicy stack_policy = StackPolicy::pooled;
+};
+
+// online_cores: sysconf(_SC_NPROCESSORS_ONLN), at least 1.
+int online_cores();
+
+class Scheduler {
+ public:
+  explicit Scheduler(const Config& config);
+  // ~Scheduler: stops and joins the workers, destroys closures of fibers that never started, unmaps stacks.
+  // Fibers still parked are abandoned without unwinding. Must not be called from one of its own fibers.
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // spawn: starts `f` as a new fiber. Any thread. From a fiber of this scheduler the new fiber takes the
+  // worker's runnext slot (it runs when the spawner next blocks or yields).
+  template <class F>
+  void spawn(F&& f) {
+    Fiber* fiber = allocate_fiber();
+    fiber->set_closure(std::forward<F>(f));
+    submit(fiber);
+  }
+
+  // run: runs `root` as a fiber; returns when it and every fiber spawned since finished. Rethrows the first
+  // exception that escaped any fiber (after stopping the workers; the scheduler is then unusable).
+  // Call from a plain thread, one run at a time.
+  template <class F>
+  void run(F&& root) {
+    Fiber* fiber = allocate_fiber();
+    fiber->set_closure(std::forward<F>(root));
+    run_root(fiber);
+  }
+
+  int workers() const noexcept { return static_cast<int>(workers_.size()); }
+  const StackPool& stacks() const noexcept { return stacks_; }
+
+  // current_fiber: the calling fiber, or null on a plain thread. Any thread.
+  static Fiber* current_fiber() noexcept;
+  // yield: lets other runnable fibers of this worker run; sched_yield on a plain thread.
+  static void yield();
+  // sleep_for: parks the calling fiber on its worker's timer heap; sleeps the thread on a plain thread.
+  static void sleep_for(std::chrono::nanoseconds duration);
+
+  // park: fiber only. The caller holds `lock` and has linked its wait record into a list `lock` guards.
+  // Switches away; `lock` is released once this fiber's context is saved. Returns after ready(this fiber).
+  static void park(SpinLock& lock);
+  // ready: makes the parked fiber `f` runnable. Any thread. From a fiber of f's scheduler, f takes the
+  // worker's runnext slot (the woken peer inherits the time slice).
+  static void ready(Fiber* f);
+  // ready_all: makes every fiber in `fibers` runnable (one batch into the global queue, idle workers woken).
+  static void ready_all(IntrusiveStack<Fiber>& fibers);
+
+ private:
+  friend struct Worker;
+
+  Fiber* allocate_fiber();
+  void submit(Fiber* f);
+  void run_root(Fiber* root);
+  void push_global(Fiber* f);
+  void push_global_batch(IntrusiveStack<Fiber>& batch);
+  void notify_work();
+  // idle_workers: a stale-tolerant hint that some worker spins or sleeps (relaxed loads).
+  bool idle_workers() const noexcept {
+    return (spinners_.load(std::memory_order_relaxed) | sleepers_.load(std::memory_order_relaxed)) != 0;
+  }
+  void wake_all_workers();
+  void check_quiescence();
+  void record_failure(std::exception_ptr error);
+  void stop_workers();
+  bool work_visible(const Worker& self) const;
+
+  Config config_;
+  StackPool stacks_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+
+  // Global injection queue (FIFO through Fiber::link), guarded by global_lock_.
+  SpinLock global_lock_;
+  Fiber* global_head_ = nullptr;
+  Fiber* global_tail_ = nullptr;
+  std::atomic<std::size_t> global_size_{0};  // written under global_lock_, read without it
+
+  // Control-block arena: slabs of Fiber freed only by ~Scheduler; free list guarded by arena_lock_.
+  SpinLock arena_lock_;
+  IntrusiveStack<Fiber> arena_free_;
+  std::vector<std::unique_ptr<Fiber[]>> arena_slabs_;
+
+  // Idle protocol (README "Parking"): seq_cst throughout; notify_work's fence pairs with the parker's.
+  std::atomic<int> spinners_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<std::uint32_t> idle_epoch_{0};  // futex word idle workers sleep on
+  std::atomic<bool> stop_{false};
+  bool joined_ = false;
+
+  // run() completion: a worker going idle compares spawned and finished counts (README "Quiescence").
+  std::atomic<std::uint64_t> external_spawned_{0};
+  std::atomic<std::uint32_t> run_gen_{0};
+  std::atomic<std::uint32_t> quiescent_gen_{0};  // futex word run() sleeps on
+
+  std::atomic<bool> failed_{false};
+  std::mutex failure_mutex_;
+  std::exception_ptr failure_;  // guarded by failure_mutex_; the first exception wins
+};
+
+}  // namespace spindle::fiber

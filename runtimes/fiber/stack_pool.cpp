@@ -1,0 +1,171 @@
+// stack_pool.cpp — StackPool and GuardBudget: slabs mmap'd with MAP_NORESERVE (pages committed on first
+// touch), slab capacity doubling from 64 stacks so a million stacks take a few dozen mappings, guard pages
+// while the process-wide budget lasts, zero canaries after that.
+#include "runtimes/fiber/stack_pool.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <string>
+
+#if defined(SPINDLE_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+#if defined(SPINDLE_ASAN)
+#include <sanitizer/asan_interface.h>
+#define SPINDLE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define SPINDLE_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace spindle::fiber {
+
+std::optional<StackPolicy> parse_stack_policy(std::string_view name) {
+  if (name.empty() || name == "pooled") return StackPolicy::pooled;
+  return std::nullopt;
+}
+
+std::size_t page_size() {
+  static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+namespace {
+
+long read_long_file(const char* path, long fallback) {
+  std::ifstream in(path);
+  long value = 0;
+  return (in >> value) ? value : fallback;
+}
+
+long count_mappings() {
+  std::ifstream in("/proc/self/maps");
+  long lines = 0;
+  std::string line;
+  while (std::getline(in, line)) ++lines;
+  return lines;
+}
+
+std::atomic<long>& budget_word() {
+  static std::atomic<long> budget = [] {
+    long max_maps = read_long_file("/proc/sys/vm/max_map_count", 65530);
+    long margin = std::max(4096L, max_maps / 8);
+    return std::max(0L, (max_maps - count_mappings() - margin) / 2);
+  }();
+  return budget;
+}
+
+long& initial_budget() {
+  static long initial = budget_word().load();
+  return initial;
+}
+
+}  // namespace
+
+bool GuardBudget::take() noexcept {
+  initial_budget();
+  auto& b = budget_word();
+  long v = b.load(std::memory_order_relaxed);
+  while (v > 0)
+    if (b.compare_exchange_weak(v, v - 1, std::memory_order_relaxed)) return true;
+  return false;
+}
+void GuardBudget::give_back(std::size_t n) noexcept { budget_word().fetch_add(static_cast<long>(n), std::memory_order_relaxed); }
+long GuardBudget::remaining() noexcept { return budget_word().load(std::memory_order_relaxed); }
+long GuardBudget::initial() noexcept { return initial_budget(); }
+
+[[noreturn]] void report_stack_overflow(std::size_t stack_size, bool guarded) noexcept {
+  char msg[320];
+  int n = std::snprintf(msg, sizeof msg,
+                        "spindle fiber: stack overflow: a fiber used more than its %zu-byte stack (%s); "
+                        "run with a larger --stack-size\n",
+                        stack_size,
+                        guarded ? "hit the guard page"
+                                : "canary overwritten; no guard page, the kernel mapping budget was spent");
+  if (n > 0) [[maybe_unused]] auto ignored = write(STDERR_FILENO, msg, static_cast<std::size_t>(std::min(n, 319)));
+  std::abort();
+}
+
+void check_canary_stack(const Stack& stack, const void* sp) noexcept {
+  const char* p = static_cast<const char*>(sp);
+  if (p < stack.bottom() || p > stack.top()) report_stack_overflow(stack.size, stack.guarded);
+  std::uint64_t words[kCanaryBytes / 8];
+  std::memcpy(words, stack.base, sizeof words);
+  std::uint64_t any = 0;
+  for (auto w : words) any |= w;
+  if (any != 0) report_stack_overflow(stack.size, false);
+}
+
+StackPool::StackPool(Options options)
+    : stack_size_(std::max(kMinStackSize, (options.stack_size + page_size() - 1) / page_size() * page_size())),
+      guard_pages_(options.guard_pages) {}
+
+StackPool::~StackPool() {
+  std::lock_guard lock(mutex_);
+  for (auto& slab : records_)
+    for (auto& s : slab) {
+#if defined(SPINDLE_TSAN)
+      if (s.tsan_fiber) __tsan_destroy_fiber(s.tsan_fiber);
+#endif
+      (void)s;
+    }
+  // Abandoned fibers leave ASan redzones behind; clear them so a later mapping here starts clean.
+  for (auto [base, len] : slabs_) {
+    SPINDLE_UNPOISON(base, len);
+    munmap(base, len);
+  }
+  if (guarded_) GuardBudget::give_back(guarded_);
+}
+
+void StackPool::carve_slab_locked() {
+  const std::size_t count = std::size_t{64} << std::min<std::size_t>(slabs_.size(), 10);
+  const std::size_t len = count * stack_size_;
+  void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                   -1, 0);
+  if (mem == MAP_FAILED) throw std::bad_alloc();
+  char* base = static_cast<char*>(mem);
+  slabs_.emplace_back(base, len);
+  auto& records = records_.emplace_back();
+  records.resize(count);
+  // Push in reverse so the lowest-addressed stack is handed out first.
+  for (std::size_t i = count; i-- > 0;) {
+    Stack& s = records[i];
+    s.base = base + i * stack_size_;
+    s.size = stack_size_;
+    if (guard_pages_ && GuardBudget::take()) {
+      if (mprotect(s.base, page_size(), PROT_NONE) == 0) {
+        s.guarded = true;
+        ++guarded_;
+      } else {
+        GuardBudget::give_back(1);
+      }
+    }
+    free_.push(&s);  // TSan's fiber handle is created when the stack first runs (Worker::start)
+  }
+  created_ += count;
+}
+
+IntrusiveStack<Stack> StackPool::take(std::size_t n) {
+  n = std::max<std::size_t>(n, 1);
+  std::lock_guard lock(mutex_);
+  while (free_.size() < n) carve_slab_locked();
+  return free_.take(n);
+}
+
+void StackPool::give(IntrusiveStack<Stack>& stacks) {
+  std::lock_guard lock(mutex_);
+  free_.splice(stacks);
+}
+
+std::size_t StackPool::stacks_created() const { std::lock_guard lock(mutex_); return created_; }
+std::size_t StackPool::guarded_stacks() const { std::lock_guard lock(mutex_); return guarded_; }
+std::size_t StackPool::slabs() const { std::lock_guard lock(mutex_); return slabs_.size(); }
+
+}  // namespace spindle::fiber
