@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "harness/calibration.h"
 #include "harness/go_runtime.h"
 #include "harness/process_usage.h"
 #include "runtimes/boost_fiber/boost_fiber_runtime.h"
@@ -85,6 +86,7 @@ class InProcessExecutor final : public CaseExecutor {
       UsageSnapshot start = usage_begin();
       auto t0 = std::chrono::steady_clock::now();
       out.result = W::run(rt, spec_.params);
+      inject_calibration_slowdown(std::chrono::steady_clock::now() - t0);
       auto t1 = std::chrono::steady_clock::now();
       out.usage = usage_since(start);
       out.real_seconds = std::chrono::duration<double>(t1 - t0).count();

@@ -131,3 +131,24 @@ def test_env_prints_machine_facts():
 def test_unknown_subcommand_exits_2():
     p = spindle("frobnicate")
     assert p.returncode == 2
+
+
+@pytest.mark.parametrize("runtime", ["fiber", "boost-fiber", "go"])
+def test_skynet_on_m_n_runtimes_counts_every_task(runtime):
+    p = spindle("run", "--runtime", runtime, "--workload", "skynet", "--param", "leaves=10000", "--repetitions", "2",
+                "--workers", "2")
+    assert p.returncode == 0, p.stderr
+    _, recs = records(p.stdout)
+    iters = [r for r in recs if r["run_type"] == "iteration"]
+    assert len(iters) == 2
+    assert all(r["checksum_ok"] and r["tasks_created"] == 11111 and r["workers"] == 2 for r in iters)
+    if runtime == "go":
+        assert iters[0]["go_version"].startswith("go")
+
+
+def test_stack_policy_is_part_of_the_fiber_case_id():
+    p = spindle("run", "--runtime", "fiber", "--workload", "spawn-million", "--param", "tasks=1000", "--repetitions", "1")
+    assert p.returncode == 0, p.stderr
+    _, recs = records(p.stdout)
+    assert recs[0]["stack_policy"] == "pooled"
+    assert recs[0]["case_id"].endswith("/stack_policy:pooled")
