@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <iostream>
 #include <regex>
 
 #include "harness/sweep_file.h"
@@ -28,6 +27,15 @@ std::string default_sweep_file() {
   const std::string relative = "harness/sweeps/quick.json";
   if (fs::exists(relative)) return relative;
   return std::string(SPINDLE_SOURCE_DIR) + "/" + relative;
+}
+
+// resolve_sweep_file: a path as given; a bare name such as `full` is harness/sweeps/full.json.
+std::string resolve_sweep_file(const std::string& given) {
+  if (given.empty()) return default_sweep_file();
+  if (fs::exists(given) || given.find('/') != std::string::npos || given.ends_with(".json")) return given;
+  for (const std::string& dir : {std::string("harness/sweeps/"), std::string(SPINDLE_SOURCE_DIR) + "/harness/sweeps/"})
+    if (fs::exists(dir + given + ".json")) return dir + given + ".json";
+  return given;
 }
 
 // default_results_path: results/<YYYY-MM-DD>-<host>-<sweep>.json, with -2, -3 ... so no run is overwritten.
@@ -80,9 +88,9 @@ int dry_run(const SweepDefinition& def, const SweepRunOptions& options) {
     const SweepCase& c = def.cases[i];
     if (!options.selected[i]) continue;
     const bool done = options.previous.count(c.id) > 0;
-    std::string note = done ? "  [in the resumed file]" : !c.not_built.empty() ? "  [not built: unsupported]" : "";
+    const char* note = done ? "  [in the resumed file]" : "";
     std::printf("  %-72s reps %-3d timeout %-6g ~%s%s\n", c.id.c_str(), c.spec.repetitions, c.timeout_s,
-                seconds_text(c.estimate_s).c_str(), note.c_str());
+                seconds_text(c.estimate_s).c_str(), note);
     ++count;
     if (done) {
       ++skipped;
@@ -100,7 +108,7 @@ int dry_run(const SweepDefinition& def, const SweepRunOptions& options) {
 
 CLI::App* add_sweep_subcommand(CLI::App& app, SweepArgs& args) {
   auto* s = app.add_subcommand("sweep", "run a sweep file, each case in its own process (schema: harness/sweeps/README.md)");
-  s->add_option("file", args.file, "sweep file (default harness/sweeps/quick.json)");
+  s->add_option("file", args.file, "sweep file, or the name of one in harness/sweeps (default quick)");
   s->add_option("--out", args.out, "results file (default results/<date>-<host>-<sweep>.json; with --resume: that file)");
   s->add_option("--resume", args.resume, "a results file of the same sweep file: run only the cases it lacks, write the union");
   s->add_option("--filter", args.filter, "run only the cases whose case id matches this regular expression");
@@ -111,7 +119,7 @@ CLI::App* add_sweep_subcommand(CLI::App& app, SweepArgs& args) {
 }
 
 int run_sweep(const SweepArgs& args) {
-  const std::string file = args.file.empty() ? default_sweep_file() : args.file;
+  const std::string file = resolve_sweep_file(args.file);
   SweepDefinition def = load_sweep_file(file);
   SweepRunOptions options;
   options.selected = select_cases(def, args.filter);

@@ -3,7 +3,6 @@
 #include "harness/sweep_file.h"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstdint>
 #include <fstream>
@@ -14,17 +13,12 @@
 
 #include "harness/case_runner.h"
 #include "harness/case_spec.h"
-#include "harness/subprocess.h"
 #include "harness/usage_error.h"
 
 namespace spindle {
 namespace {
 
 using Json = nlohmann::ordered_json;  // keeps the file's order of workloads and keys
-
-// Runtimes of the public interface (DESIGN.md) that a build may leave out (SPINDLE_SKIP_DIRS): a sweep that
-// names one records its cases `unsupported` instead of rejecting the file, so one quick.json fits every build.
-constexpr std::array<std::string_view, 1> kRuntimesABuildMayLeaveOut = {"fiber"};
 
 constexpr int kMaxValuesPerList = 10'000;
 constexpr std::size_t kMaxCases = 100'000;
@@ -155,9 +149,7 @@ std::vector<std::string> read_runtimes(const Json& v, const std::string& path) {
     const std::string where = index_path(path, i);
     if (!v[i].is_string()) reject(where, "expected a runtime name, got " + shown(v[i]));
     const std::string name = v[i].get<std::string>();
-    const bool left_out = std::find(kRuntimesABuildMayLeaveOut.begin(), kRuntimesABuildMayLeaveOut.end(), name) !=
-                          kRuntimesABuildMayLeaveOut.end();
-    if (!find_runtime(name) && !left_out)
+    if (!find_runtime(name))
       reject(where, "unknown runtime " + shown(v[i]) + "; valid: " + runtime_names());
     if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
   }
@@ -216,11 +208,11 @@ bool takes_stack_policy(const std::string& runtime, const std::string& workload)
 
 // estimate_seconds: a deliberately rough guess — the product of the params as "operations", 1 µs each on
 // M:N runtimes and 20 µs on thread-per-task ones, plus process start — capped by the timeout.
-double estimate_seconds(const CaseSpec& spec, const RuntimeInfo* runtime, double timeout_s) {
+double estimate_seconds(const CaseSpec& spec, const RuntimeInfo& runtime, double timeout_s) {
   double ops = 1;
   for (const auto& [name, value] : spec.params) ops *= double(value);
-  const double ns_per_op = runtime && runtime->caps.one_thread_per_task ? 20'000 : 1'000;
-  const bool runs = runtime && refusal(spec).status.empty();
+  const double ns_per_op = runtime.caps.one_thread_per_task ? 20'000 : 1'000;
+  const bool runs = refusal(spec).status.empty();
   const double guess = runs ? 0.05 + spec.repetitions * ops * ns_per_op * 1e-9 : 0.0;
   return std::min(guess, timeout_s);
 }
@@ -261,35 +253,24 @@ void expand_workload(const std::string& workload, const Json& entry, const std::
   std::vector<std::size_t> at(grid.size(), 0);
   for (std::size_t point = 0; point < points; ++point) {
     std::vector<std::string> param_args;
-    ParamValues values;
     for (std::size_t i = 0; i < grid.size(); ++i) {
-      values[info->params[i].name] = grid[i][at[i]];
       param_args.push_back(info->params[i].name + "=" + std::to_string(grid[i][at[i]]));
     }
     for (const auto& runtime : s.runtimes) {
-      const RuntimeInfo* rt = find_runtime(runtime);
+      const RuntimeInfo& rt = *find_runtime(runtime);  // read_runtimes checked the name
       // A thread-per-task runtime has no workers to vary: one case per parameter point.
       const std::vector<std::int64_t> workers =
-          rt && rt->caps.one_thread_per_task ? std::vector<std::int64_t>{0} : s.workers;
+          rt.caps.one_thread_per_task ? std::vector<std::int64_t>{0} : s.workers;
       std::vector<std::string> policies{""};
-      if (rt && !s.stack_policies.empty() && takes_stack_policy(runtime, workload)) policies = s.stack_policies;
+      if (!s.stack_policies.empty() && takes_stack_policy(runtime, workload)) policies = s.stack_policies;
       for (auto w : workers)
         for (const auto& policy : policies) {
           SweepCase c;
           c.timeout_s = s.timeout_s;
-          if (rt) {
-            try {
-              c.spec = make_case_spec(runtime, workload, param_args, int(w), s.repetitions, 0, policy);
-            } catch (const UsageError& e) {
-              reject(path, e.what());
-            }
-          } else {
-            c.spec.runtime = runtime;
-            c.spec.workload = workload;
-            c.spec.params = values;
-            c.spec.options.workers = w > 0 ? int(w) : default_workers();
-            c.spec.repetitions = s.repetitions;
-            c.not_built = runtime + " is not built into this spindle (" + self_executable_dir() + "/spindle)";
+          try {
+            c.spec = make_case_spec(runtime, workload, param_args, int(w), s.repetitions, 0, policy);
+          } catch (const UsageError& e) {
+            reject(path, e.what());
           }
           c.id = case_id(c.spec);
           c.estimate_s = estimate_seconds(c.spec, rt, c.timeout_s);

@@ -16,7 +16,6 @@ struct SweepCase {
   CaseSpec spec;
   std::string id;           // case_id(spec)
   double timeout_s = 60;    // for the whole child process (all repetitions)
-  std::string not_built;    // non-empty: the runtime is not part of this binary; recorded `unsupported`
   double estimate_s = 0;    // a rough guess of the case's wall time, for --dry-run and the first ETA
 };
 

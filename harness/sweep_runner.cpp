@@ -15,10 +15,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <mutex>
 #include <numeric>
-#include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -283,7 +282,6 @@ bool case_is_complete(const std::vector<nlohmann::json>& records, int repetition
 }
 
 std::vector<nlohmann::json> run_case_in_child(const SweepCase& c, int repetitions) {
-  if (!c.not_built.empty()) return {not_run_record(c, repetitions, "unsupported", c.not_built)};
   CaseSpec spec = c.spec;
   spec.repetitions = repetitions;
   if (CaseReport refused = refusal(spec); !refused.status.empty())
@@ -314,10 +312,16 @@ std::vector<nlohmann::json> run_case_in_child(const SweepCase& c, int repetition
     records = {not_run_record(c, repetitions, "timeout",
                               std::string("no result within the timeout of ") + limit + " s; its process group was killed")};
   } else if (res.signal != 0) {
+    // A crash is a crash even after the results were written (say, in the runtime's teardown): the case is
+    // not trustworthy, but the reason says how far it got.
+    std::size_t ok_iterations = 0;
+    for (const auto& r : records) ok_iterations += status_of(r) == "ok" && r.value("run_type", "") == "iteration";
     const std::string name = signal_name(res.signal);
-    nlohmann::json r = not_run_record(c, repetitions, "crashed",
-                                      "killed by signal " + std::to_string(res.signal) + " (" + name + ": " +
-                                          strsignal(res.signal) + ")");
+    std::string reason = "killed by signal " + std::to_string(res.signal) + " (" + name + ": " + strsignal(res.signal) + ")";
+    if (!records.empty())
+      reason += " after writing its results (" + std::to_string(ok_iterations) + " of " + std::to_string(repetitions) +
+                " repetitions ok)";
+    nlohmann::json r = not_run_record(c, repetitions, "crashed", reason);
     r["signal"] = res.signal;
     r["signal_name"] = name;
     records = {r};
@@ -428,7 +432,7 @@ int run_sweep_cases(const SweepDefinition& def, const SweepRunOptions& options) 
       if (to_run[i]) rounds = std::max(rounds, def.cases[i].spec.repetitions);
     std::vector<bool> refused(n, false);  // refused cases need one step, not one per round
     for (std::size_t i = 0; i < n; ++i)
-      refused[i] = to_run[i] && (!def.cases[i].not_built.empty() || !refusal(def.cases[i].spec).status.empty());
+      refused[i] = to_run[i] && !refusal(def.cases[i].spec).status.empty();
     for (int r = 0; r < rounds; ++r)
       for (std::size_t i = 0; i < n; ++i)
         if (to_run[i] && r < def.cases[i].spec.repetitions && !(refused[i] && r > 0)) steps.push_back({i, r});
@@ -449,6 +453,8 @@ int run_sweep_cases(const SweepDefinition& def, const SweepRunOptions& options) 
                       {"interleave", options.interleave}};
   if (!options.resumed_from.empty()) context["sweep"]["resumed_from"] = options.resumed_from;
 
+  std::set<std::string> known_ids;
+  for (const auto& c : def.cases) known_ids.insert(c.id);
   std::vector<std::vector<nlohmann::json>> fresh(n);  // records of cases run now
   std::vector<bool> stopped(n, false);                 // a repetition was not ok: no more rounds for it
 
@@ -464,12 +470,9 @@ int run_sweep_cases(const SweepDefinition& def, const SweepRunOptions& options) 
       for (const auto& r : these) records.push_back(r);
       if (!these.empty() && case_is_complete(these, def.cases[i].spec.repetitions)) ++recorded;
     }
-    for (const auto& [id, rs] : options.previous) {  // cases this definition no longer expands to
-      bool known = false;
-      for (const auto& c : def.cases) known = known || c.id == id;
-      if (!known)
+    for (const auto& [id, rs] : options.previous)  // cases this definition does not expand to (any more)
+      if (!known_ids.count(id))
         for (const auto& r : rs) records.push_back(r);
-    }
     doc["context"]["sweep"]["cases_recorded"] = recorded;
     doc["benchmarks"] = std::move(records);
     write_json_atomically(options.out, doc);

@@ -49,7 +49,12 @@ void Scheduler::worker_main(int index) {
   t_on_worker = true;
   // suspend = false, Boost's default: idle workers keep stealing. With suspend = true an idle worker sleeps
   // until a remote wake-up, which local posts never send, so one worker ends up running everything.
-  boost::fibers::use_scheduling_algorithm<boost::fibers::algo::work_stealing>(std::uint32_t(workers_));
+  // work_stealing needs a victim other than itself (with one thread it searches for one forever), so a
+  // single worker runs Boost's round_robin, the same queue without stealing.
+  if (workers_ > 1)
+    boost::fibers::use_scheduling_algorithm<boost::fibers::algo::work_stealing>(std::uint32_t(workers_));
+  else
+    boost::fibers::use_scheduling_algorithm<boost::fibers::algo::round_robin>();
   registered_.count_down();
   ready_.wait();  // every scheduler registered before anyone steals
   if (index == 0) {

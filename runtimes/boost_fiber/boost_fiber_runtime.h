@@ -1,6 +1,6 @@
 // boost_fiber_runtime.h — the `boost-fiber` adapter: Boost.Fiber's `work_stealing` algorithm over
-// `--workers` threads, its unbuffered_channel / buffered_channel, and a wait group on its mutex and
-// condition variable. Boost.Fiber's work_stealing keeps process-wide state that is initialised once, so
+// `--workers` threads (round_robin for a single worker), its unbuffered_channel / buffered_channel, and a
+// wait group on its mutex and condition variable. Boost.Fiber's work_stealing keeps process-wide state that is initialised once, so
 // the worker threads are started once per process (the first runtime's `workers` fixes their number)
 // and kept for the process's life, stopped and joined at exit; each runtime object just runs its root
 // through them.

@@ -152,3 +152,18 @@ def test_stack_policy_is_part_of_the_fiber_case_id():
     _, recs = records(p.stdout)
     assert recs[0]["stack_policy"] == "pooled"
     assert recs[0]["case_id"].endswith("/stack_policy:pooled")
+
+
+@pytest.mark.parametrize("runtime", ["fiber", "boost-fiber", "go", "pool"])
+def test_one_worker_runs_every_supported_workload(runtime):
+    for workload, params in [("spawn-million", ["tasks=2000"]), ("skynet", ["leaves=1000"]),
+                             ("ping-pong", ["round-trips=2000"]), ("context-switch-storm", ["tasks=10", "yields=100"])]:
+        args = ["run", "--runtime", runtime, "--workload", workload, "--workers", "1", "--repetitions", "2"]
+        for kv in params:
+            args += ["--param", kv]
+        p = spindle(*args, timeout=60)
+        if runtime == "pool" and workload in ("ping-pong", "context-switch-storm"):
+            assert p.returncode == 2 and "unsupported" in p.stderr
+            continue
+        assert p.returncode == 0, (workload, p.stderr)
+        assert all(r["checksum_ok"] for r in records(p.stdout)[1])
