@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtimes/os/blocking_sync.h"
 #include "runtimes/runtime.h"
 
 namespace spindle {
@@ -61,27 +62,9 @@ class BoostFiberRuntime {
                                      .parking = true,
                                      .one_thread_per_task = false};
 
-  // WaitGroup: counter under a fiber mutex; wait() parks the fiber (or blocks a plain thread).
-  class WaitGroup {
-   public:
-    void add(std::int64_t n) {
-      std::unique_lock lock(mu_);
-      count_ += n;
-    }
-    void done() {
-      std::unique_lock lock(mu_);
-      if (--count_ == 0) cv_.notify_all();
-    }
-    void wait() {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return count_ <= 0; });
-    }
-
-   private:
-    boost::fibers::mutex mu_;
-    boost::fibers::condition_variable cv_;
-    std::int64_t count_ = 0;
-  };
+  // WaitGroup: the shared mutex/condvar wait group on Boost.Fiber's mutex and condition variable, so
+  // wait() parks the fiber (or blocks a plain thread).
+  using WaitGroup = os::WaitGroup<os::BlockingWaiter, boost::fibers::mutex, boost::fibers::condition_variable>;
 
   // Channel: capacity 0 is Boost's unbuffered_channel; capacity c > 0 a buffered_channel whose ring
   // holds at least c values (Boost needs a power of two and keeps one slot free).

@@ -1,5 +1,5 @@
-// blocking_sync.h — WaitGroup and Channel<T> on std::mutex + std::condition_variable, shared by the
-// OS-thread adapters (`thread`, `pool`). How a task waits is a policy (`Waiter`): a thread simply blocks;
+// blocking_sync.h — WaitGroup and Channel<T> on a mutex + condition variable, shared by the OS-thread
+// adapters (`thread`, `pool`; the WaitGroup also by `boost-fiber`, on Boost.Fiber's mutex and condvar). How a task waits is a policy (`Waiter`): a thread simply blocks;
 // a pool worker runs queued tasks while it waits (see runtimes/pool/pool_runtime.h).
 #pragma once
 
@@ -15,14 +15,16 @@ namespace spindle::os {
 
 // BlockingWaiter: the plain policy — sleep on the primitive's condition variable until `ready()`.
 struct BlockingWaiter {
-  template <class Ready>
-  static void wait(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, Ready ready) {
+  template <class Lock, class CondVar, class Ready>
+  static void wait(Lock& lock, CondVar& cv, Ready ready) {
     cv.wait(lock, ready);
   }
 };
 
 // WaitGroup: Go's sync.WaitGroup. add() before the tasks start, done() once per unit, wait() until zero.
-template <class Waiter>
+// Mutex and CondVar default to the OS ones; boost-fiber instantiates it with Boost.Fiber's, which park
+// the fiber instead of the thread.
+template <class Waiter, class Mutex = std::mutex, class CondVar = std::condition_variable>
 class WaitGroup {
  public:
   void add(std::int64_t n) {
@@ -39,8 +41,8 @@ class WaitGroup {
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  CondVar cv_;
   std::int64_t count_ = 0;
 };
 
