@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtimes/fiber/scheduler.h"
+#include "runtimes/fiber/test_policy.h"
 #include "runtimes/fiber/test_scale.h"
 #include "runtimes/fiber/wait_group.h"
 
@@ -21,10 +22,16 @@ namespace {
 
 using testing::scaled;
 
-class ChannelWorkers : public ::testing::TestWithParam<int> {};
+class ChannelPolicy : public ::testing::TestWithParam<StackPolicy> {};
+
+class ChannelWorkers : public ::testing::TestWithParam<std::tuple<StackPolicy, int>> {
+ protected:
+  StackPolicy policy() const { return std::get<0>(GetParam()); }
+  int workers() const { return std::get<1>(GetParam()); }
+};
 
 TEST_P(ChannelWorkers, UnbufferedPingPongKeepsOrder) {
-  Scheduler s(Config{.workers = GetParam()});
+  Scheduler s(testing::config(policy(), workers()));
   const std::int64_t n = static_cast<std::int64_t>(scaled(20000));
   std::int64_t last = -1;
   bool in_order = true;
@@ -48,7 +55,7 @@ TEST_P(ChannelWorkers, UnbufferedPingPongKeepsOrder) {
 }
 
 TEST_P(ChannelWorkers, ManyProducersManyConsumersDeliverEveryValueOnce) {
-  Scheduler s(Config{.workers = GetParam()});
+  Scheduler s(testing::config(policy(), workers()));
   const int producers = 8, consumers = 8, per = static_cast<int>(scaled(5000));
   std::atomic<std::int64_t> sum{0}, count{0};
   for (std::size_t capacity : {std::size_t{0}, std::size_t{1}, std::size_t{64}}) {
@@ -83,10 +90,11 @@ TEST_P(ChannelWorkers, ManyProducersManyConsumersDeliverEveryValueOnce) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Workers, ChannelWorkers, ::testing::Values(1, 2, 4));
+INSTANTIATE_TEST_SUITE_P(Workers, ChannelWorkers, ::testing::Combine(testing::kPolicies, ::testing::Values(1, 2, 4)),
+                         testing::PolicyWorkersName());
 
-TEST(Channel, BufferedSendDoesNotBlockUntilFullAndIsFifo) {
-  Scheduler s(Config{.workers = 1});
+TEST_P(ChannelPolicy, BufferedSendDoesNotBlockUntilFullAndIsFifo) {
+  Scheduler s(testing::config(GetParam(), 1));
   std::vector<int> got;
   bool blocked_sender_ran_early = false;
   s.run([&] {
@@ -104,8 +112,8 @@ TEST(Channel, BufferedSendDoesNotBlockUntilFullAndIsFifo) {
   EXPECT_EQ(got, (std::vector<int>{1, 2, 3, 4}));
 }
 
-TEST(Channel, CloseDrainsBufferThenReportsClosed) {
-  Scheduler s(Config{.workers = 1});
+TEST_P(ChannelPolicy, CloseDrainsBufferThenReportsClosed) {
+  Scheduler s(testing::config(GetParam(), 1));
   s.run([&] {
     Channel<int> ch(4);
     ch.send(7);
@@ -120,8 +128,8 @@ TEST(Channel, CloseDrainsBufferThenReportsClosed) {
   });
 }
 
-TEST(Channel, CloseReleasesBlockedReceiversAndSenders) {
-  Scheduler s(Config{.workers = 2});
+TEST_P(ChannelPolicy, CloseReleasesBlockedReceiversAndSenders) {
+  Scheduler s(testing::config(GetParam(), 2));
   std::atomic<int> receivers_released{0}, senders_refused{0};
   s.run([&] {
     Channel<int> empty(0), full(0);
@@ -140,8 +148,8 @@ TEST(Channel, CloseReleasesBlockedReceiversAndSenders) {
   EXPECT_EQ(senders_refused.load(), 10);
 }
 
-TEST(Channel, PlainThreadsAndFibersTalkBothWays) {
-  Scheduler s(Config{.workers = 2});
+TEST_P(ChannelPolicy, PlainThreadsAndFibersTalkBothWays) {
+  Scheduler s(testing::config(GetParam(), 2));
   Channel<int> to_fiber(0), to_thread(0);
   std::int64_t thread_sum = 0;
   std::thread outsider([&] {
@@ -158,7 +166,7 @@ TEST(Channel, PlainThreadsAndFibersTalkBothWays) {
   EXPECT_EQ(thread_sum, 2 * 1000 * 1001 / 2);
 }
 
-TEST(Channel, WorksBetweenPlainThreadsWithoutAScheduler) {
+TEST(ChannelWithoutScheduler, WorksBetweenPlainThreads) {
   Channel<std::string> ch(0);
   std::thread producer([&] {
     for (int i = 0; i < 100; ++i) ch.send(std::to_string(i));
@@ -170,9 +178,9 @@ TEST(Channel, WorksBetweenPlainThreadsWithoutAScheduler) {
   EXPECT_EQ(n, 100);
 }
 
-TEST(Channel, ValuesLargerThanTheInlineWaitRecordRendezvous) {
+TEST_P(ChannelPolicy, ValuesLargerThanTheInlineWaitRecordRendezvous) {
   using Big = std::array<std::int64_t, 32>;  // 256 bytes: the wait record goes to the heap
-  Scheduler s(Config{.workers = 2});
+  Scheduler s(testing::config(GetParam(), 2));
   std::int64_t total = 0;
   s.run([&] {
     Channel<Big> ch(0);
@@ -189,6 +197,8 @@ TEST(Channel, ValuesLargerThanTheInlineWaitRecordRendezvous) {
   });
   EXPECT_EQ(total, 32 * 45);
 }
+
+INSTANTIATE_TEST_SUITE_P(Policies, ChannelPolicy, testing::kPolicies, testing::PolicyName());
 
 }  // namespace
 }  // namespace spindle::fiber

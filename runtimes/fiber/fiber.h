@@ -1,7 +1,8 @@
 // fiber.h — Fiber, the control block of one task: its closure (stored inline when small), its saved
 // context, its stack once started, the switch bookkeeping the scheduler needs, and a scratch area where the
-// primitives put the fiber's wait record. Promises: a control block never lives on a fiber stack, so wait
-// records in `scratch` stay valid whatever the stack policy does with a parked fiber's stack.
+// primitives put the fiber's wait record, and (copy policy) the heap copy of its evicted stack. Promises: a
+// control block never lives on a fiber stack, so wait records in `scratch` stay valid whatever the stack
+// policy does with a parked fiber's stack.
 #pragma once
 
 #include <boost/context/detail/fcontext.hpp>
@@ -28,20 +29,33 @@ enum class SwitchAction : std::uint8_t {
   finish,   // the leaver's task returned: recycle its stack and control block
 };
 
-struct alignas(64) Fiber {
+// Fiber is 176 bytes outside sanitizer builds (README "Memory per parked fiber"): a million parked copy
+// fibers cost their control blocks plus their evicted stacks, nothing else.
+struct alignas(16) Fiber {
   static constexpr std::size_t kInlineClosure = 48;
   static constexpr std::size_t kScratch = 64;
+  enum Flags : std::uint8_t { kPrivateStack = 1 };  // copy policy: run on a pooled stack (run()'s root)
+  enum class ClosureOp : std::uint8_t { invoke, destroy };
 
-  Fiber* link = nullptr;  // intrusive link: run queues, the global queue, free lists
-  boost::context::detail::fcontext_t context = nullptr;  // saved context; null until started
+  Fiber* link = nullptr;  // intrusive link: run queues, the global queue, free lists, inboxes
+  boost::context::detail::fcontext_t context = nullptr;  // saved context (its stack pointer); null until started
   Stack* stack = nullptr;                                // null until started (and for g0)
   Scheduler* scheduler = nullptr;
-  void (*invoke)(Fiber&) = nullptr;   // runs the closure
-  void (*destroy)(Fiber&) = nullptr;  // destroys the closure
+  void (*closure_op)(Fiber&, ClosureOp) = nullptr;  // runs or destroys the closure
+  union {
+    void* action_arg = nullptr;  // unlock: the SpinLock to release
+    std::int64_t deadline_ns;    // sleep: when to wake
+  };
+  char* saved = nullptr;          // copy policy: heap copy of the evicted stack (malloc; capacity = usable size)
+  std::uint32_t saved_size = 0;   // copy policy: bytes in `saved`: [context, stack top)
   SwitchAction action = SwitchAction::none;
-  void* action_arg = nullptr;
-  std::int64_t deadline_ns = 0;
+  std::uint8_t flags = 0;
+#if defined(SPINDLE_ASAN)
   void* asan_fake_stack = nullptr;  // ASan's fake-stack handle while switched out
+#endif
+#if defined(SPINDLE_TSAN)
+  void* tsan_fiber = nullptr;  // TSan's fiber handle under the copy policy (pooled keeps it in the Stack)
+#endif
   alignas(16) unsigned char closure[kInlineClosure];
   alignas(16) unsigned char scratch[kScratch];  // the fiber's wait record while it is parked
 
@@ -51,15 +65,22 @@ struct alignas(64) Fiber {
     using Fn = std::decay_t<F>;
     if constexpr (sizeof(Fn) <= kInlineClosure && alignof(Fn) <= 16 && std::is_nothrow_move_constructible_v<Fn>) {
       ::new (static_cast<void*>(closure)) Fn(std::forward<F>(f));
-      invoke = [](Fiber& self) { (*std::launder(reinterpret_cast<Fn*>(self.closure)))(); };
-      destroy = [](Fiber& self) { std::launder(reinterpret_cast<Fn*>(self.closure))->~Fn(); };
+      closure_op = [](Fiber& self, ClosureOp op) {
+        Fn* fn = std::launder(reinterpret_cast<Fn*>(self.closure));
+        if (op == ClosureOp::invoke) (*fn)(); else fn->~Fn();
+      };
     } else {
       Fn* heap = new Fn(std::forward<F>(f));
       ::new (static_cast<void*>(closure)) Fn*(heap);
-      invoke = [](Fiber& self) { (**std::launder(reinterpret_cast<Fn**>(self.closure)))(); };
-      destroy = [](Fiber& self) { delete *std::launder(reinterpret_cast<Fn**>(self.closure)); };
+      closure_op = [](Fiber& self, ClosureOp op) {
+        Fn* fn = *std::launder(reinterpret_cast<Fn**>(self.closure));
+        if (op == ClosureOp::invoke) (*fn)(); else delete fn;
+      };
     }
   }
+  void invoke_closure() { closure_op(*this, ClosureOp::invoke); }
+  void destroy_closure() noexcept { closure_op(*this, ClosureOp::destroy); }
+  bool has_closure() const noexcept { return closure_op != nullptr; }
   bool started() const noexcept { return context != nullptr; }
 
   // scratch_as: the wait record of type W, constructed in `scratch`. W must fit (checked at compile time).
@@ -69,5 +90,8 @@ struct alignas(64) Fiber {
     return ::new (static_cast<void*>(scratch)) W(std::forward<Args>(args)...);
   }
 };
+#if !defined(SPINDLE_ASAN) && !defined(SPINDLE_TSAN)
+static_assert(sizeof(Fiber) == 176, "Fiber grew: memory-per-task's copy figure depends on it (README)");
+#endif
 
 }  // namespace spindle::fiber

@@ -94,8 +94,11 @@ BENCHMARK(BM_MutexCondvarPingPong)->UseRealTime();
 // ---- the fiber runtime --------------------------------------------------------------------------------
 
 // context-switch-storm: `tasks` fibers each yield `yields` times.
+// policy: 0 pooled, 1 copy (a bench argument, so both appear in one run).
+StackPolicy bench_policy(std::int64_t arg) { return arg == 1 ? StackPolicy::copy : StackPolicy::pooled; }
+
 void BM_YieldSwitch(benchmark::State& state) {
-  Scheduler s(Config{.workers = static_cast<int>(state.range(0))});
+  Scheduler s(Config{.workers = static_cast<int>(state.range(0)), .stack_policy = bench_policy(state.range(2))});
   const int tasks = static_cast<int>(state.range(1)), yields = 1'000'000 / tasks;
   for (auto _ : state) {
     s.run([&] {
@@ -111,7 +114,8 @@ void BM_YieldSwitch(benchmark::State& state) {
   }
   report(state, double(tasks) * yields);
 }
-BENCHMARK(BM_YieldSwitch)->ArgNames({"workers", "tasks"})->Args({1, 1000})->Args({2, 1000})->Args({1, 10})
+BENCHMARK(BM_YieldSwitch)->ArgNames({"workers", "tasks", "copy"})->Args({1, 1000, 0})->Args({2, 1000, 0})
+    ->Args({1, 10, 0})->Args({1, 1000, 1})->Args({2, 1000, 1})->Args({1, 10, 1})
     ->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // spawn-million: the root spawns `tasks` trivial fibers and waits on a WaitGroup.
@@ -133,7 +137,7 @@ BENCHMARK(BM_SpawnJoin)->ArgNames({"workers", "tasks"})->Args({1, 1'000'000})->A
 
 // ping-pong: two fibers exchange a value over two unbuffered channels.
 void BM_ChannelPingPong(benchmark::State& state) {
-  Scheduler s(Config{.workers = static_cast<int>(state.range(0))});
+  Scheduler s(Config{.workers = static_cast<int>(state.range(0)), .stack_policy = bench_policy(state.range(1))});
   const int round_trips = 100'000;
   for (auto _ : state) {
     s.run([&] {
@@ -151,7 +155,8 @@ void BM_ChannelPingPong(benchmark::State& state) {
   }
   report(state, round_trips);
 }
-BENCHMARK(BM_ChannelPingPong)->ArgName("workers")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+// The channels live in run()'s root, which has a private stack under copy too (README).
+BENCHMARK(BM_ChannelPingPong)->ArgNames({"workers", "copy"})->Args({1, 0})->Args({2, 0})->Args({1, 1})->Args({2, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // steal: the owner fills its 256-slot ring, a thief takes half in one CAS, both drain (single-threaded:
 // the cost of the queue operations themselves). ns_per_op is per fiber moved through the queues.

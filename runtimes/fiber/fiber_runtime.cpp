@@ -1,5 +1,6 @@
-// fiber_runtime.cpp — FiberRuntime's limit checks and option mapping: per-parked-fiber memory is one touched
-// stack page plus its control block, stack record and page-table share; virtual memory is one full stack.
+// fiber_runtime.cpp — FiberRuntime's limit checks and option mapping. Per parked fiber, pooled: one touched
+// stack page plus its control block, stack record and page-table share, and one full stack of address
+// space; copy: its control block and its evicted stack (heap), no address space of its own.
 #include "runtimes/fiber/fiber_runtime.h"
 
 #include <sys/resource.h>
@@ -47,7 +48,7 @@ fiber::Config FiberRuntime::config_for(const RuntimeOptions& options) {
 
 std::string FiberRuntime::limit_reason(const RuntimeOptions& options, const Requirements& requirements) {
   if (!fiber::parse_stack_policy(options.stack_policy))
-    return "stack policy '" + options.stack_policy + "' is not available on fiber (available: pooled)";
+    return "stack policy '" + options.stack_policy + "' is not available on fiber (available: pooled, copy)";
   if (options.stack_size != 0 && options.stack_size < fiber::kMinStackSize)
     return "stack size " + std::to_string(options.stack_size) + " is below fiber's minimum of " +
            std::to_string(fiber::kMinStackSize) + " bytes";
@@ -55,6 +56,16 @@ std::string FiberRuntime::limit_reason(const RuntimeOptions& options, const Requ
   const long long stack = static_cast<long long>(
       ((options.stack_size ? options.stack_size : fiber::kDefaultStackSize) + page - 1) / page * page);
   const long long tasks = static_cast<long long>(requirements.concurrent_tasks);
+  if (*fiber::parse_stack_policy(options.stack_policy) == fiber::StackPolicy::copy) {
+    // Resident per parked fiber: the control block and an evicted stack of a few hundred bytes (the
+    // workloads park ~0.5 KiB deep; 2 KiB leaves room for deeper parks).
+    const long long per_task = static_cast<long long>(sizeof(fiber::Fiber)) + 2048;
+    const long long available = meminfo_bytes("MemAvailable");
+    if (available > 0 && tasks * per_task > available / 10 * 8)
+      return std::to_string(tasks) + " parked copy fibers need about " + mib(tasks * per_task) +
+             " resident, more than 80% of the " + mib(available) + " available";
+    return {};
+  }
   // Resident per parked fiber: one stack page, the control block, the stack record, a page-table share.
   const long long per_task = page + static_cast<long long>(sizeof(fiber::Fiber) + sizeof(fiber::Stack)) +
                              stack / 512 + 64;

@@ -32,6 +32,29 @@ inline bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, tsp, nullptr, 0) == 0;
 }
 
+// futex_wait_bitset: futex_wait for one of several sleepers on one word, which futex_wake_bitset can wake
+// alone (plain futex_wake still wakes any of them). `deadline_ns` is absolute, on CLOCK_MONOTONIC
+// (std::chrono::steady_clock on Linux). True only when woken.
+inline bool futex_wait_bitset(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::uint32_t bitset,
+                              std::optional<std::int64_t> deadline_ns = std::nullopt) {
+  timespec ts{};
+  timespec* tsp = nullptr;
+  if (deadline_ns) {
+    auto ns = *deadline_ns < 0 ? 0 : *deadline_ns;
+    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    tsp = &ts;
+  }
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET_PRIVATE, expected, tsp,
+                 nullptr, bitset) == 0;
+}
+
+// futex_wake_bitset: wakes up to `count` sleepers whose futex_wait_bitset mask shares a bit with `bitset`.
+inline int futex_wake_bitset(std::atomic<std::uint32_t>& word, int count, std::uint32_t bitset) {
+  return (int)syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_BITSET_PRIVATE, count, nullptr,
+                      nullptr, bitset);
+}
+
 // futex_wake: wakes up to `count` threads sleeping on `word`.
 // Returns how many were woken.
 inline int futex_wake(std::atomic<std::uint32_t>& word, int count = 1) {

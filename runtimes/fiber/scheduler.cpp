@@ -1,13 +1,16 @@
 // scheduler.cpp — the Scheduler's workers: the switch protocol (a leaver's SwitchAction runs on the
-// resumer's side once the leaver's context is saved), work finding (runnext, ring, global, timers, steal),
+// resumer's side once the leaver's context is saved), the copy stack policy (shared run stack, lazy
+// eviction, pinned fibers and worker inboxes), work finding (runnext, ring, global, timers, steal),
 // spinning and the two-phase futex park, quiescence detection for run(), failure capture, sanitizer hooks.
 #include "runtimes/fiber/scheduler.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -24,6 +27,11 @@
 #endif
 #if defined(SPINDLE_TSAN)
 #include <sanitizer/tsan_interface.h>
+#endif
+#if defined(SPINDLE_ASAN)
+#define SPINDLE_ASAN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define SPINDLE_ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
 namespace spindle::fiber {
@@ -47,6 +55,9 @@ constexpr std::uint32_t kSpawnStack = 32;      // owner-only LIFO of spawned fib
 // non-null so started() holds; overwritten when the fiber first switches out.
 const ctx::fcontext_t kRunningInPlace = reinterpret_cast<ctx::fcontext_t>(std::uintptr_t{1});
 
+// wake_bit: worker `index`'s futex bitset in the idle wait (Worker::post wakes one worker by it).
+std::uint32_t wake_bit(int index) { return 1u << (static_cast<unsigned>(index) % 32); }
+
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -62,7 +73,13 @@ struct TimerEntry {
 
 // Worker: one OS thread and what it owns. Fields without a note are touched only by the owner thread.
 struct alignas(64) Worker {
-  Worker(Scheduler& s, int i) : sched(&s), index(i), rng(0x9E3779B97F4A7C15ull * static_cast<unsigned>(i + 1)) {}
+  Worker(Scheduler& s, int i, bool copy_policy, std::size_t shared_stack_size)
+      : sched(&s), index(i), rng(0x9E3779B97F4A7C15ull * static_cast<unsigned>(i + 1)), copy(copy_policy) {
+    if (copy) {
+      shared = std::make_unique<SharedStack>(shared_stack_size);
+      shared->owner = this;
+    }
+  }
 
   Scheduler* sched;
   int index;
@@ -91,8 +108,39 @@ struct alignas(64) Worker {
   void* g0_tsan = nullptr;
   std::unique_ptr<char[]> signal_stack;
 
+  // Copy policy (README "The copy policy"). A fiber started on `shared` is pinned here: its frames only
+  // make sense at these addresses, so it is never stolen and is readied into this worker's inbox.
+  const bool copy;
+  std::unique_ptr<SharedStack> shared;  // this worker's run stack
+  Fiber* occupant = nullptr;     // the fiber whose frames are in `shared` now (running, or parked and resident)
+  Fiber* resume_next = nullptr;  // the fiber g0 runs next after a hop (a switch between two shared-stack fibers)
+  Fiber* pinned_head = nullptr;  // FIFO of runnable fibers pinned here (not stealable)
+  Fiber* pinned_tail = nullptr;
+  alignas(64) std::atomic<Fiber*> inbox{nullptr};  // fibers pinned here readied by other threads (LIFO push)
+  std::atomic<bool> sleeping{false};               // in idle_search's futex wait (seq_cst, pairs with post)
+  std::atomic<std::uint64_t> evictions{0};         // stacks copied out (single writer; Scheduler::stack_evictions)
+
+  // home_of: the worker a copy fiber is pinned to, or null (not started, pooled or private stack).
+  static Worker* home_of(const Fiber* f) noexcept {
+    return (f->stack != nullptr && f->stack->shared) ? static_cast<Worker*>(SharedStack::of(*f->stack).owner)
+                                                     : nullptr;
+  }
+  // uses_shared: `f` runs on this worker's shared stack (started there, or will start there).
+  bool uses_shared(const Fiber* f) const noexcept {
+    if (f == &g0) return false;
+    return f->started() ? f->stack == &shared->stack : (f->flags & Fiber::kPrivateStack) == 0;
+  }
+  void push_pinned(Fiber* f) noexcept;
+  Fiber* pop_pinned() noexcept;
+  void post(Fiber* f) noexcept;
+  void prepare_shared(Fiber* to);
+  void evict(Fiber* f);
+  void restore(Fiber* f) noexcept;
+  void retire_stack(Fiber* f);
+
   void loop();
   inline Fiber* find_local_work();
+  Fiber* pick_pinned_or_ring();
   Fiber* find_slow_local_work();
   void push_spawned(Fiber* f);
   void spill_spawn_stack(std::uint32_t n);
@@ -110,11 +158,11 @@ struct alignas(64) Worker {
   // run_closure: runs and destroys the task; an escaping exception is recorded and fails the run.
   static void run_closure(Fiber* self) {
     try {
-      self->invoke(*self);
+      self->invoke_closure();
     } catch (...) {
       self->scheduler->record_failure(std::current_exception());
     }
-    self->destroy(*self);
+    self->destroy_closure();
   }
   static void count(std::atomic<std::uint64_t>& counter) {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_release);
@@ -158,7 +206,7 @@ void on_resume(ctx::transfer_t t) {
       std::push_heap(w->timers.begin(), w->timers.end(), std::greater<>{});
       break;
     case SwitchAction::finish:
-      w->release_stack(prev->stack);
+      w->retire_stack(prev);
       w->release_fiber(prev);
       break;
   }
@@ -175,11 +223,21 @@ void fiber_entry(ctx::transfer_t t) {
     Worker* w = this_worker();
     Worker::count(w->finished);
     Fiber* next = w->find_local_work();
-    if (next != nullptr && !next->started()) {
+    // In place only onto the same kind of stack: under copy, run()'s root keeps a private stack.
+    if (next != nullptr && !next->started() &&
+        (!w->copy || ((next->flags & Fiber::kPrivateStack) == 0) == self->stack->shared)) {
       check_on_switch_out(*self->stack, __builtin_frame_address(0));
       next->stack = self->stack;
       next->context = kRunningInPlace;
+#if defined(SPINDLE_ASAN)
       next->asan_fake_stack = self->asan_fake_stack;
+#endif
+      if (self->stack->shared) {
+        w->occupant = next;
+#if defined(SPINDLE_TSAN)
+        std::swap(next->tsan_fiber, self->tsan_fiber);  // next continues in the TSan fiber running now
+#endif
+      }
       w->current = next;
       w->release_fiber(self);
       self = next;
@@ -201,7 +259,7 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
     const Stack& s = *w->current->stack;
     const char* addr = static_cast<const char*>(info->si_addr);
     // A guard-page hit, or (unguarded) a frame that ran off the bottom into unmapped memory.
-    if (addr < s.bottom() && addr + s.size >= s.base) report_stack_overflow(s.size, s.guarded);
+    if (addr < s.bottom() && addr + s.size >= s.base) report_stack_overflow(s.size, s.guarded, s.shared);
   }
   if (previous_segv.sa_flags & SA_SIGINFO) {
     if (previous_segv.sa_sigaction) return previous_segv.sa_sigaction(sig, info, uctx);
@@ -227,6 +285,7 @@ void install_segv_handler() {
 // ---- Worker: owner-only operations -------------------------------------------------------------------
 
 void Worker::push_back(Fiber* f) {
+  if (copy && f->stack == &shared->stack) [[unlikely]] return push_pinned(f);  // never into the stealable ring
   if (runq.push_back(f)) return;
   IntrusiveStack<Fiber> half;
   if (runq.take_half_for_overflow(half)) {
@@ -258,6 +317,107 @@ Fiber* Worker::take_from_global() {
   return first;
 }
 
+// ---- copy policy: pinned queue, inbox, eviction -------------------------------------------------------
+
+void Worker::push_pinned(Fiber* f) noexcept {
+  f->link = nullptr;
+  if (pinned_tail) pinned_tail->link = f; else pinned_head = f;
+  pinned_tail = f;
+}
+
+// pop_pinned: first moves whatever other threads posted to the inbox onto the pinned FIFO's tail (in post
+// order), so posted fibers cannot starve behind fibers that keep yielding.
+Fiber* Worker::pop_pinned() noexcept {
+  if (inbox.load(std::memory_order_relaxed) != nullptr) {
+    Fiber* posted = inbox.exchange(nullptr, std::memory_order_acquire);  // pairs with post's release CAS
+    Fiber* fifo = nullptr;
+    while (posted) {
+      Fiber* next = posted->link;
+      posted->link = fifo;
+      fifo = posted;
+      posted = next;
+    }
+    while (fifo) {
+      Fiber* next = fifo->link;
+      push_pinned(fifo);
+      fifo = next;
+    }
+  }
+  Fiber* f = pinned_head;
+  if (f) {
+    pinned_head = f->link;
+    if (!pinned_head) pinned_tail = nullptr;
+    f->link = nullptr;
+  }
+  return f;
+}
+
+// post: any thread. `f` is pinned here and was readied elsewhere. Only the post that finds the inbox empty
+// checks `sleeping` (seq_cst fence: either we see the sleeper's flag, or its recheck sees our push).
+void Worker::post(Fiber* f) noexcept {
+  Fiber* head = inbox.load(std::memory_order_relaxed);
+  do {
+    f->link = head;
+  } while (!inbox.compare_exchange_weak(head, f, std::memory_order_seq_cst, std::memory_order_relaxed));
+  if (head != nullptr) return;  // the post that made it non-empty saw to the wake-up
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleeping.load(std::memory_order_seq_cst)) sched->wake_worker(index);
+}
+
+// prepare_shared: called on a stack other than `shared` (g0's, or a private stack) before switching to
+// `to`. If `to` runs on `shared` and is not resident, evicts the occupant and copies `to` back in. A fiber
+// resumed by the worker it left (the common case after a park with nothing else to run) costs no copy.
+void Worker::prepare_shared(Fiber* to) {
+  if (!uses_shared(to)) {
+    if (Worker* home = home_of(to); home != nullptr) [[unlikely]] {
+      std::fputs("spindle fiber: internal error: a copy fiber was resumed off its worker\n", stderr);
+      std::abort();
+    }
+    return;
+  }
+  if (occupant == to) return;
+  if (occupant != nullptr) evict(occupant);
+  occupant = to;
+  if (to->started()) restore(to);
+}
+
+// evict: copies the used part of the parked occupant's stack, [its saved stack pointer, top), into its
+// heap buffer, reusing the buffer when it is big enough and not more than 4x too big.
+void Worker::evict(Fiber* f) {
+  const Stack& s = shared->stack;
+  char* sp = static_cast<char*>(static_cast<void*>(f->context));
+  if (sp < s.bottom() || sp > s.top()) report_stack_overflow(s.size, s.guarded, true);
+  const std::size_t used = static_cast<std::size_t>(s.top() - sp);
+  const std::size_t capacity = f->saved ? malloc_usable_size(f->saved) : 0;
+  if (capacity < used || capacity > 4 * used + 1024) {
+    std::free(f->saved);
+    f->saved = static_cast<char*>(std::malloc(used));
+    if (f->saved == nullptr) {
+      std::fputs("spindle fiber: out of memory evicting a copy fiber's stack\n", stderr);
+      std::abort();
+    }
+  }
+  SPINDLE_ASAN_UNPOISON(sp, used);  // its frames' redzones: the copy reads them; the next occupant reuses them
+  std::memcpy(f->saved, sp, used);
+  f->saved_size = static_cast<std::uint32_t>(used);
+  count(evictions);
+}
+
+void Worker::restore(Fiber* f) noexcept {
+  char* sp = static_cast<char*>(static_cast<void*>(f->context));
+  SPINDLE_ASAN_UNPOISON(sp, f->saved_size);
+  std::memcpy(sp, f->saved, f->saved_size);
+}
+
+// retire_stack: a fiber finished on this worker. A shared stack just loses its occupant.
+void Worker::retire_stack(Fiber* f) {
+  if (f->stack->shared) {
+    if (occupant == f) occupant = nullptr;
+  } else {
+    release_stack(f->stack);
+  }
+}
+
 void Worker::poll_timers() {
   std::int64_t now = now_ns();
   while (!timers.empty() && timers.front().deadline_ns <= now) {
@@ -278,7 +438,20 @@ inline Fiber* Worker::find_local_work() {
     if (spawn_count > 1 && sched->idle_workers()) [[unlikely]] spill_spawn_stack(spawn_count / 2);
     return spawn_stack[--spawn_count];
   }
+  if (copy) [[unlikely]] return pick_pinned_or_ring();
   if (Fiber* f = runq.pop_ring()) return f;
+  return take_from_global();
+}
+
+// pick_pinned_or_ring: copy policy. Pinned fibers and the (stealable) ring take turns, so neither starves.
+Fiber* Worker::pick_pinned_or_ring() {
+  if (tick & 1) {
+    if (Fiber* f = pop_pinned()) return f;
+    if (Fiber* f = runq.pop_ring()) return f;
+  } else {
+    if (Fiber* f = runq.pop_ring()) return f;
+    if (Fiber* f = pop_pinned()) return f;
+  }
   return take_from_global();
 }
 
@@ -287,9 +460,10 @@ Fiber* Worker::find_slow_local_work() {
   if (tick % kGlobalFairness == 0) {
     if (Fiber* f = take_from_global()) return f;
   }
-  if (!timers.empty() && ((tick & 7) == 0 || runq.empty())) poll_timers();
+  if (!timers.empty() && ((tick & 7) == 0 || (runq.empty() && pinned_head == nullptr))) poll_timers();
   if (Fiber* f = runq.pop_runnext()) return f;
   if (spawn_count != 0) return spawn_stack[--spawn_count];
+  if (copy) return pick_pinned_or_ring();
   if (Fiber* f = runq.pop_ring()) return f;
   return take_from_global();
 }
@@ -321,7 +495,14 @@ Fiber* Worker::steal(bool take_runnext) {
   for (std::size_t i = 0; i < n; ++i) {
     Worker* victim = sched->workers_[(start + i) % n].get();
     if (victim == this) continue;
-    if (Fiber* f = victim->runq.steal_into(runq, take_runnext)) return f;
+    if (Fiber* f = victim->runq.steal_into(runq, take_runnext)) {
+      // Only a runnext steal can take a pinned fiber (the ring never holds one): send it home.
+      if (Worker* home = home_of(f); home != nullptr && home != this) [[unlikely]] {
+        home->post(f);
+        continue;
+      }
+      return f;
+    }
   }
   return take_from_global();
 }
@@ -337,10 +518,12 @@ Fiber* Worker::idle_search() {
   }
   if (spinning) {
     for (int round = 0; round < kSpinRounds && !sched->stop_.load(std::memory_order_relaxed); ++round) {
-      Fiber* f = steal(round == kSpinRounds - 1);
+      Fiber* f = copy ? pop_pinned() : nullptr;  // posted to our inbox while we spin
+      if (f == nullptr) f = steal(round == kSpinRounds - 1);
       if (f == nullptr && !timers.empty()) {
         poll_timers();
         f = runq.pop();
+        if (f == nullptr && copy) f = pop_pinned();
       }
       if (f != nullptr) {
         spinning = false;
@@ -355,17 +538,21 @@ Fiber* Worker::idle_search() {
   }
   // Phase 1: announce. Phase 2: recheck everything a notifier could have published before it read
   // sleepers_. Phase 3: sleep unless idle_epoch_ moved since we read it.
+  // `sleeping` is this worker's own announcement, for post (copy policy: wake this worker, not any).
+  sleeping.store(true, std::memory_order_seq_cst);
   sched->sleepers_.fetch_add(1, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   std::uint32_t epoch = sched->idle_epoch_.load(std::memory_order_seq_cst);
   if (sched->work_visible(*this)) {
     sched->sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+    sleeping.store(false, std::memory_order_relaxed);
     return nullptr;
   }
-  std::optional<std::chrono::nanoseconds> timeout;
-  if (!timers.empty()) timeout = std::chrono::nanoseconds(std::max<std::int64_t>(0, timers.front().deadline_ns - now_ns()));
-  bool woken = futex_wait(sched->idle_epoch_, epoch, timeout);
+  std::optional<std::int64_t> deadline;
+  if (!timers.empty()) deadline = timers.front().deadline_ns;
+  bool woken = futex_wait_bitset(sched->idle_epoch_, epoch, wake_bit(index), deadline);
   sched->sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  sleeping.store(false, std::memory_order_relaxed);
   // notify_work counted us as a spinner before waking us (wake_all only wakes to stop; counts no longer matter).
   spinning = woken;
   return nullptr;
@@ -396,12 +583,17 @@ void Worker::loop() {
 #endif
   g0.scheduler = sched;
   while (!sched->stop_.load(std::memory_order_acquire)) {
-    Fiber* f = find_local_work();
-    if (f == nullptr) f = idle_search();
-    if (f == nullptr) continue;
-    if (spinning) {  // woken as a spinner and found work without idle_search's sweep
-      spinning = false;
-      if (sched->spinners_.fetch_sub(1, std::memory_order_seq_cst) == 1) sched->notify_work();
+    Fiber* f = resume_next;  // copy policy: a hop between two shared-stack fibers passes through here
+    if (f != nullptr) {
+      resume_next = nullptr;
+    } else {
+      f = find_local_work();
+      if (f == nullptr) f = idle_search();
+      if (f == nullptr) continue;
+      if (spinning) {  // woken as a spinner and found work without idle_search's sweep
+        spinning = false;
+        if (sched->spinners_.fetch_sub(1, std::memory_order_seq_cst) == 1) sched->notify_work();
+      }
     }
     g0.action = SwitchAction::none;
     switch_to(&g0, f);
@@ -415,18 +607,42 @@ void Worker::loop() {
   tls_worker = nullptr;
 }
 
+// start: gives `f` its stack. Copy policy: the shared stack (prepare_shared already evicted its occupant),
+// unless `f` asked for a private one (run()'s root).
 void Worker::start(Fiber* f) {
-  Stack* s = acquire_stack();
+  Stack* s;
+  if (copy && (f->flags & Fiber::kPrivateStack) == 0) {
+    s = &shared->stack;
 #if defined(SPINDLE_TSAN)
-  if (s->tsan_fiber == nullptr) s->tsan_fiber = __tsan_create_fiber(0);
+    if (f->tsan_fiber == nullptr) f->tsan_fiber = __tsan_create_fiber(0);
 #endif
+  } else {
+    s = acquire_stack();
+#if defined(SPINDLE_TSAN)
+    if (s->tsan_fiber == nullptr) s->tsan_fiber = __tsan_create_fiber(0);
+#endif
+  }
   f->stack = s;
+#if defined(SPINDLE_ASAN)
   f->asan_fake_stack = nullptr;
+#endif
   f->context = ctx::make_fcontext(s->top(), s->usable(), fiber_entry);
 }
 
 // switch_to: runs on `from`'s stack with `from->action` set. `this` is stale after the jump; do not use it.
+// Copy policy: a fiber on the shared stack cannot copy itself out while it runs there, so a switch from it
+// to another fiber that needs the shared stack hops through g0 (resume_next), which does the copies.
 void Worker::switch_to(Fiber* from, Fiber* to) {
+  if (copy) [[unlikely]] {
+    if (from->stack == &shared->stack) {
+      if (uses_shared(to)) {
+        resume_next = to;
+        to = &g0;
+      }
+    } else {
+      prepare_shared(to);
+    }
+  }
   if (!to->started()) start(to);
   if (from->stack != nullptr) check_on_switch_out(*from->stack, __builtin_frame_address(0));
   current = to;
@@ -436,7 +652,7 @@ void Worker::switch_to(Fiber* from, Fiber* to) {
   __sanitizer_start_switch_fiber(from->action == SwitchAction::finish ? nullptr : &from->asan_fake_stack, bottom, size);
 #endif
 #if defined(SPINDLE_TSAN)
-  __tsan_switch_to_fiber(to->stack ? to->stack->tsan_fiber : g0_tsan, 0);
+  __tsan_switch_to_fiber(to->stack ? (to->stack->shared ? to->tsan_fiber : to->stack->tsan_fiber) : g0_tsan, 0);
 #endif
   switching_from = from;
   ctx::transfer_t t = ctx::jump_fcontext(to->context, this);
@@ -488,8 +704,10 @@ Scheduler::Scheduler(const Config& config)
                                                   config.guard_pages}) {
   int n = config.workers > 0 ? config.workers : online_cores();
   config_.workers = n;
+  const bool copy = config.stack_policy == StackPolicy::copy;
+  const std::size_t shared_size = config.stack_size ? config.stack_size : kDefaultSharedStackSize;
   workers_.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+  for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i, copy, shared_size));
   for (auto& w : workers_) w->thread = std::thread([wp = w.get()] { wp->loop(); });
 }
 
@@ -497,17 +715,26 @@ Scheduler::~Scheduler() {
   stop_workers();
   // Fibers that never started still own their closures: destroy them. Started ones are abandoned.
   auto discard = [](Fiber* f) {
-    if (!f->started() && f->destroy) f->destroy(*f);
+    if (!f->started() && f->has_closure()) f->destroy_closure();
   };
   for (auto& w : workers_) {
     while (Fiber* f = w->runq.pop()) discard(f);
     while (w->spawn_count != 0) discard(w->spawn_stack[--w->spawn_count]);
+    if (w->resume_next) discard(w->resume_next);
   }
   for (Fiber* f = global_head_; f != nullptr;) {
     Fiber* next = f->link;
     discard(f);
     f = next;
   }
+  // Copy policy: evicted stacks (kept with their control blocks for reuse) and TSan's per-fiber handles.
+  for (auto& slab : arena_slabs_)
+    for (std::size_t i = 0; i < kFiberSlab; ++i) {
+      std::free(slab[i].saved);
+#if defined(SPINDLE_TSAN)
+      if (slab[i].tsan_fiber) __tsan_destroy_fiber(slab[i].tsan_fiber);
+#endif
+    }
 }
 
 void Scheduler::stop_workers() {
@@ -537,6 +764,7 @@ Fiber* Scheduler::allocate_fiber() {
   f->stack = nullptr;
   f->scheduler = this;
   f->action = SwitchAction::none;
+  f->flags = 0;
   return f;
 }
 
@@ -594,8 +822,19 @@ void Scheduler::wake_all_workers() {
   futex_wake_all(idle_epoch_);
 }
 
+// wake_worker: copy policy, after Worker::post found worker `index` asleep. Like notify_work it hands the
+// woken worker a spinner slot; the bitset wakes that worker only (up to 32 workers; beyond, every worker
+// sharing its bit, each given a slot).
+void Scheduler::wake_worker(int index) {
+  spinners_.fetch_add(1, std::memory_order_seq_cst);
+  idle_epoch_.fetch_add(1, std::memory_order_seq_cst);
+  int woken = futex_wake_bitset(idle_epoch_, workers_.size() > 32 ? INT_MAX : 1, wake_bit(index));
+  if (woken != 1) spinners_.fetch_add(woken - 1, std::memory_order_seq_cst);
+}
+
 bool Scheduler::work_visible(const Worker& self) const {
   if (stop_.load(std::memory_order_seq_cst)) return true;
+  if (self.copy && self.inbox.load(std::memory_order_seq_cst) != nullptr) return true;
   if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
   for (auto& w : workers_)
     if (!w->runq.empty()) return true;
@@ -624,6 +863,7 @@ void Scheduler::run_root(Fiber* root) {
     throw std::logic_error("spindle fiber: run() on a scheduler that stopped after a failure");
   }
   external_spawned_.fetch_add(1, std::memory_order_seq_cst);
+  root->flags |= Fiber::kPrivateStack;  // copy policy: objects the root declares may be shared with its fibers
   std::uint32_t gen = run_gen_.fetch_add(1, std::memory_order_seq_cst) + 1;
   push_global(root);
   notify_work();
@@ -657,6 +897,12 @@ void Scheduler::record_failure(std::exception_ptr error) {
 }
 
 // ---- static entry points used by fibers and primitives ------------------------------------------------
+
+std::uint64_t Scheduler::stack_evictions() const noexcept {
+  std::uint64_t n = 0;
+  for (auto& w : workers_) n += w->evictions.load(std::memory_order_acquire);
+  return n;
+}
 
 Fiber* Scheduler::current_fiber() noexcept {
   Worker* w = this_worker();
@@ -705,7 +951,11 @@ void Scheduler::park(SpinLock& lock) {
 void Scheduler::ready(Fiber* f) {
   Scheduler* s = f->scheduler;
   Worker* w = this_worker();
-  if (w != nullptr && w->sched == s && w->current != &w->g0) {
+  bool to_runnext = w != nullptr && w->sched == s && w->current != &w->g0;
+  if (Worker* home = Worker::home_of(f)) [[unlikely]] {  // copy policy: only its own worker may run it
+    if (w != home || !to_runnext) return home->post(f);
+  }
+  if (to_runnext) {
     if (Fiber* displaced = w->runq.set_runnext(f)) {
       w->push_back(displaced);
       s->notify_work();
@@ -721,14 +971,19 @@ void Scheduler::ready_all(IntrusiveStack<Fiber>& fibers) {
     if (Fiber* f = fibers.pop()) ready(f);
     return;
   }
-  // One wait list belongs to one scheduler's fibers in practice; any stranger is readied on its own.
-  Fiber* first = fibers.pop();
-  Scheduler* s = first->scheduler;
+  // One wait list belongs to one scheduler's fibers in practice; any stranger is readied on its own, and
+  // so is a pinned copy fiber (it goes to its worker).
+  Scheduler* s = nullptr;
   IntrusiveStack<Fiber> mine;
-  mine.push(first);
   while (Fiber* f = fibers.pop()) {
+    if (Worker::home_of(f) != nullptr) {
+      ready(f);
+      continue;
+    }
+    if (s == nullptr) s = f->scheduler;
     if (f->scheduler == s) mine.push(f); else ready(f);
   }
+  if (s == nullptr) return;
   s->push_global_batch(mine);
   s->notify_work();  // the woken spinner wakes the next one when it finds work (ramp-up)
 }

@@ -64,6 +64,9 @@ class Scheduler {
 
   int workers() const noexcept { return static_cast<int>(workers_.size()); }
   const StackPool& stacks() const noexcept { return stacks_; }
+  StackPolicy stack_policy() const noexcept { return config_.stack_policy; }
+  // stack_evictions: copy policy, how many times a parked fiber's stack was copied out so far.
+  std::uint64_t stack_evictions() const noexcept;
 
   // current_fiber: the calling fiber, or null on a plain thread. Any thread.
   static Fiber* current_fiber() noexcept;
@@ -95,6 +98,7 @@ class Scheduler {
     return (spinners_.load(std::memory_order_relaxed) | sleepers_.load(std::memory_order_relaxed)) != 0;
   }
   void wake_all_workers();
+  void wake_worker(int index);
   void check_quiescence();
   void record_failure(std::exception_ptr error);
   void stop_workers();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtimes/fiber/fiber_runtime.h"
+#include "runtimes/fiber/test_policy.h"
 #include "runtimes/fiber/test_scale.h"
 #include "runtimes/fiber/wait_group.h"
 
@@ -20,12 +21,19 @@ namespace spindle::fiber {
 namespace {
 
 using testing::scaled;
+
+class SchedulerPolicy : public ::testing::TestWithParam<StackPolicy> {};
+class MutexPolicy : public ::testing::TestWithParam<StackPolicy> {};
 using namespace std::chrono_literals;
 
-class SchedulerWorkers : public ::testing::TestWithParam<int> {};
+class SchedulerWorkers : public ::testing::TestWithParam<std::tuple<StackPolicy, int>> {
+ protected:
+  StackPolicy policy() const { return std::get<0>(GetParam()); }
+  int workers() const { return std::get<1>(GetParam()); }
+};
 
 TEST_P(SchedulerWorkers, RunReturnsAfterEveryTransitivelySpawnedTask) {
-  Scheduler s(Config{.workers = GetParam()});
+  Scheduler s(testing::config(policy(), workers()));
   std::atomic<int> leaves{0};
   const int fanout = 20, depth2 = 50;
   s.run([&] {
@@ -38,7 +46,7 @@ TEST_P(SchedulerWorkers, RunReturnsAfterEveryTransitivelySpawnedTask) {
 }
 
 TEST_P(SchedulerWorkers, WaitGroupCountsTasks) {
-  Scheduler s(Config{.workers = GetParam()});
+  Scheduler s(testing::config(policy(), workers()));
   const int n = static_cast<int>(scaled(20000));
   std::atomic<int> ran{0};
   int after_wait = -1;
@@ -56,15 +64,16 @@ TEST_P(SchedulerWorkers, WaitGroupCountsTasks) {
   EXPECT_EQ(after_wait, n);
 }
 
-INSTANTIATE_TEST_SUITE_P(Workers, SchedulerWorkers, ::testing::Values(1, 2, 4));
+INSTANTIATE_TEST_SUITE_P(Workers, SchedulerWorkers, ::testing::Combine(testing::kPolicies, ::testing::Values(1, 2, 4)),
+                         testing::PolicyWorkersName());
 
-TEST(Scheduler, WorkersDefaultToOnlineCores) {
-  Scheduler s(Config{});
+TEST_P(SchedulerPolicy, WorkersDefaultToOnlineCores) {
+  Scheduler s(testing::config(GetParam(), 0));
   EXPECT_EQ(s.workers(), online_cores());
 }
 
-TEST(Scheduler, YieldAlternatesFibersOnOneWorker) {
-  Scheduler s(Config{.workers = 1});
+TEST_P(SchedulerPolicy, YieldAlternatesFibersOnOneWorker) {
+  Scheduler s(testing::config(GetParam(), 1));
   std::string order;
   s.run([&] {
     WaitGroup wg;
@@ -83,8 +92,8 @@ TEST(Scheduler, YieldAlternatesFibersOnOneWorker) {
   EXPECT_EQ(order, "bababa");
 }
 
-TEST(Scheduler, YieldWithNothingElseRunnableReturns) {
-  Scheduler s(Config{.workers = 1});
+TEST_P(SchedulerPolicy, YieldWithNothingElseRunnableReturns) {
+  Scheduler s(testing::config(GetParam(), 1));
   int yields = 0;
   s.run([&] {
     for (int i = 0; i < 1000; ++i) {
@@ -95,8 +104,8 @@ TEST(Scheduler, YieldWithNothingElseRunnableReturns) {
   EXPECT_EQ(yields, 1000);
 }
 
-TEST(Scheduler, SleepForParksForAtLeastTheDuration) {
-  Scheduler s(Config{.workers = 2});
+TEST_P(SchedulerPolicy, SleepForParksForAtLeastTheDuration) {
+  Scheduler s(testing::config(GetParam(), 2));
   std::chrono::steady_clock::duration slept{};
   std::atomic<int> others{0};
   s.run([&] {
@@ -111,8 +120,8 @@ TEST(Scheduler, SleepForParksForAtLeastTheDuration) {
   EXPECT_EQ(others.load(), 100);
 }
 
-TEST(Scheduler, ManySleepersWakeInDeadlineOrderOnOneWorker) {
-  Scheduler s(Config{.workers = 1});
+TEST_P(SchedulerPolicy, ManySleepersWakeInDeadlineOrderOnOneWorker) {
+  Scheduler s(testing::config(GetParam(), 1));
   std::vector<int> woke;
   s.run([&] {
     // Deadlines 10 ms apart from one origin, whatever order the sleepers start in.
@@ -125,8 +134,8 @@ TEST(Scheduler, ManySleepersWakeInDeadlineOrderOnOneWorker) {
   EXPECT_EQ(woke, (std::vector<int>{1, 2, 3, 4, 5}));
 }
 
-TEST(Scheduler, SpawnFromPlainThreadRunsOnTheScheduler) {
-  Scheduler s(Config{.workers = 2});
+TEST_P(SchedulerPolicy, SpawnFromPlainThreadRunsOnTheScheduler) {
+  Scheduler s(testing::config(GetParam(), 2));
   std::atomic<int> ran{0};
   std::atomic<bool> on_fiber{true};
   s.run([&] {
@@ -147,8 +156,8 @@ TEST(Scheduler, SpawnFromPlainThreadRunsOnTheScheduler) {
   EXPECT_TRUE(on_fiber.load());
 }
 
-TEST(Scheduler, PlainThreadWaitsOnWaitGroupDoneByFibers) {
-  Scheduler s(Config{.workers = 2});
+TEST_P(SchedulerPolicy, PlainThreadWaitsOnWaitGroupDoneByFibers) {
+  Scheduler s(testing::config(GetParam(), 2));
   WaitGroup wg;
   wg.add(50);
   std::atomic<int> ran{0};
@@ -159,8 +168,8 @@ TEST(Scheduler, PlainThreadWaitsOnWaitGroupDoneByFibers) {
   waiter.join();
 }
 
-TEST(Scheduler, ExceptionEscapingAFiberIsRethrownFromRunWithoutDeadlock) {
-  Scheduler s(Config{.workers = 2});
+TEST_P(SchedulerPolicy, ExceptionEscapingAFiberIsRethrownFromRunWithoutDeadlock) {
+  Scheduler s(testing::config(GetParam(), 2));
   auto start = std::chrono::steady_clock::now();
   try {
     s.run([&] {
@@ -177,8 +186,8 @@ TEST(Scheduler, ExceptionEscapingAFiberIsRethrownFromRunWithoutDeadlock) {
   EXPECT_THROW(s.run([] {}), std::logic_error);
 }
 
-TEST(Scheduler, FirstOfManyExceptionsWins) {
-  Scheduler s(Config{.workers = 1});
+TEST_P(SchedulerPolicy, FirstOfManyExceptionsWins) {
+  Scheduler s(testing::config(GetParam(), 1));
   try {
     s.run([&] {
       s.spawn([] { throw std::runtime_error("second"); });
@@ -190,9 +199,9 @@ TEST(Scheduler, FirstOfManyExceptionsWins) {
   }
 }
 
-TEST(Scheduler, RepeatedStartStopIsClean) {
+TEST_P(SchedulerPolicy, RepeatedStartStopIsClean) {
   for (int round = 0; round < static_cast<int>(scaled(60)); ++round) {
-    Scheduler s(Config{.workers = 1 + round % 4});
+    Scheduler s(testing::config(GetParam(), 1 + round % 4));
     std::atomic<int> n{0};
     s.run([&] {
       for (int i = 0; i < 100; ++i) s.spawn([&] { Scheduler::yield(); n.fetch_add(1); });
@@ -201,8 +210,8 @@ TEST(Scheduler, RepeatedStartStopIsClean) {
   }
 }
 
-TEST(Scheduler, RunCanBeCalledAgain) {
-  Scheduler s(Config{.workers = 2});
+TEST_P(SchedulerPolicy, RunCanBeCalledAgain) {
+  Scheduler s(testing::config(GetParam(), 2));
   for (int i = 0; i < 20; ++i) {
     std::atomic<int> n{0};
     s.run([&] { for (int j = 0; j < 50; ++j) s.spawn([&] { n.fetch_add(1); }); });
@@ -217,8 +226,8 @@ double process_cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-TEST(Scheduler, IdleRuntimeUsesNoCpu) {
-  Scheduler s(Config{.workers = 4});
+TEST_P(SchedulerPolicy, IdleRuntimeUsesNoCpu) {
+  Scheduler s(testing::config(GetParam(), 4));
   s.run([&] { for (int i = 0; i < 1000; ++i) s.spawn([] {}); });
   std::this_thread::sleep_for(50ms);  // let spinners settle
   double before = process_cpu_seconds();
@@ -227,8 +236,8 @@ TEST(Scheduler, IdleRuntimeUsesNoCpu) {
   EXPECT_LT(used, 0.03) << "4 idle workers used " << used << " s of CPU in 0.3 s";
 }
 
-TEST(Mutex, SerializesFibersAndPlainThreads) {
-  Scheduler s(Config{.workers = 4});
+TEST_P(MutexPolicy, SerializesFibersAndPlainThreads) {
+  Scheduler s(testing::config(GetParam(), 4));
   Mutex m;
   long counter = 0;  // guarded by m
   const int per_fiber = static_cast<int>(scaled(2000));
@@ -251,13 +260,19 @@ TEST(Mutex, SerializesFibersAndPlainThreads) {
   EXPECT_EQ(counter, 17L * per_fiber);
 }
 
-TEST(FiberRuntime, AdapterRefusesUnknownStackPolicyAndHugeCases) {
-  RuntimeOptions copy;
-  copy.stack_policy = "copy";
-  EXPECT_NE(FiberRuntime::limit_reason(copy, Requirements{}), "");
-  EXPECT_THROW(FiberRuntime{copy}, std::invalid_argument);
-  EXPECT_EQ(FiberRuntime::limit_reason(RuntimeOptions{}, Requirements{.concurrent_tasks = 1'000'000}), "");
-  EXPECT_NE(FiberRuntime::limit_reason(RuntimeOptions{}, Requirements{.concurrent_tasks = 1'000'000'000'000}), "");
+TEST(FiberRuntime, AdapterAcceptsBothPoliciesAndRefusesUnknownOnesAndHugeCases) {
+  RuntimeOptions bogus;
+  bogus.stack_policy = "bogus";
+  EXPECT_NE(FiberRuntime::limit_reason(bogus, Requirements{}), "");
+  EXPECT_THROW(FiberRuntime{bogus}, std::invalid_argument);
+  for (const char* name : {"", "pooled", "copy"}) {
+    RuntimeOptions options;
+    options.stack_policy = name;
+    EXPECT_EQ(FiberRuntime::limit_reason(options, Requirements{.concurrent_tasks = 1'000'000}), "") << name;
+    EXPECT_NE(FiberRuntime::limit_reason(options, Requirements{.concurrent_tasks = 1'000'000'000'000}), "") << name;
+    EXPECT_EQ(FiberRuntime::config_for(options).stack_policy,
+              std::string_view(name) == "copy" ? StackPolicy::copy : StackPolicy::pooled);
+  }
   RuntimeOptions tiny;
   tiny.stack_size = 4096;
   EXPECT_NE(FiberRuntime::limit_reason(tiny, Requirements{}), "");
@@ -276,6 +291,9 @@ TEST(FiberRuntime, AdapterRunsThroughTheConcept) {
   });
   EXPECT_EQ(sum, 55);
 }
+
+INSTANTIATE_TEST_SUITE_P(Policies, SchedulerPolicy, testing::kPolicies, testing::PolicyName());
+INSTANTIATE_TEST_SUITE_P(Policies, MutexPolicy, testing::kPolicies, testing::PolicyName());
 
 }  // namespace
 }  // namespace spindle::fiber

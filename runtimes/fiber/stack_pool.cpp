@@ -29,7 +29,12 @@ namespace spindle::fiber {
 
 std::optional<StackPolicy> parse_stack_policy(std::string_view name) {
   if (name.empty() || name == "pooled") return StackPolicy::pooled;
+  if (name == "copy") return StackPolicy::copy;
   return std::nullopt;
+}
+
+const char* stack_policy_name(StackPolicy policy) noexcept {
+  return policy == StackPolicy::copy ? "copy" : "pooled";
 }
 
 std::size_t page_size() {
@@ -81,16 +86,34 @@ void GuardBudget::give_back(std::size_t n) noexcept { budget_word().fetch_add(st
 long GuardBudget::remaining() noexcept { return budget_word().load(std::memory_order_relaxed); }
 long GuardBudget::initial() noexcept { return initial_budget(); }
 
-[[noreturn]] void report_stack_overflow(std::size_t stack_size, bool guarded) noexcept {
-  char msg[320];
+[[noreturn]] void report_stack_overflow(std::size_t stack_size, bool guarded, bool shared) noexcept {
+  char msg[384];
   int n = std::snprintf(msg, sizeof msg,
-                        "spindle fiber: stack overflow: a fiber used more than its %zu-byte stack (%s); "
+                        "spindle fiber: stack overflow: a fiber used more than its %zu-byte stack (%s%s); "
                         "run with a larger --stack-size\n",
-                        stack_size,
+                        stack_size, shared ? "the copy policy's shared run stack of its worker; " : "",
                         guarded ? "hit the guard page"
                                 : "canary overwritten; no guard page, the kernel mapping budget was spent");
-  if (n > 0) [[maybe_unused]] auto ignored = write(STDERR_FILENO, msg, static_cast<std::size_t>(std::min(n, 319)));
+  if (n > 0) [[maybe_unused]] auto ignored = write(STDERR_FILENO, msg, std::min<std::size_t>(n, sizeof msg - 1));
   std::abort();
+}
+
+SharedStack::SharedStack(std::size_t size) {
+  const std::size_t page = page_size();
+  size = std::max(kMinStackSize, (size + page - 1) / page * page);
+  void* mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                   -1, 0);
+  if (mem == MAP_FAILED) throw std::bad_alloc();
+  stack.base = static_cast<char*>(mem);
+  stack.size = size;
+  stack.shared = true;
+  // One mapping per worker, so the guard page is always affordable.
+  stack.guarded = mprotect(stack.base, page, PROT_NONE) == 0;
+}
+
+SharedStack::~SharedStack() {
+  SPINDLE_UNPOISON(stack.base + page_size(), stack.size - page_size());
+  munmap(stack.base, stack.size);
 }
 
 void check_canary_stack(const Stack& stack, const void* sp) noexcept {

@@ -1,7 +1,7 @@
-// stack_pool.h — fiber stacks: the StackPolicy seam, the Stack record and StackPool, which carves stacks out
-// of lazily committed mmap slabs, puts a guard page under each stack while the kernel's mapping budget
-// allows and a zero canary under the rest, and reuses stacks LIFO. Promises: a stack's memory costs only
-// the pages a fiber touched; overflow ends the process with a message naming the stack size.
+// stack_pool.h — fiber stacks: the StackPolicy choice, the Stack record, StackPool (pooled policy: stacks
+// carved out of lazily committed mmap slabs, guard page while the mapping budget allows, zero canary
+// beyond it, LIFO reuse) and SharedStack (copy policy: one guarded run stack per worker). Promises: a
+// stack's memory costs only the pages touched; overflow ends the process with a message naming the size.
 #pragma once
 
 #include <cstddef>
@@ -16,16 +16,17 @@
 
 namespace spindle::fiber {
 
-// StackPolicy: where a fiber's frames live while it runs and while it is parked. `pooled` gives every
-// started fiber a stack of its own from a StackPool. The seam for issue 8's `copy` policy (one shared
-// run stack per worker, the used part copied out on park) is the pair of hooks in Worker::switch_to
-// (scheduler.cpp) that call `check_on_switch_out`; a copy policy adds copy-out/copy-in there. Primitives
-// never keep pointers into a parked fiber's stack (wait records live in the fiber's control block), so
-// they stay valid under either policy.
-enum class StackPolicy { pooled };
+// StackPolicy: where a fiber's frames live while it runs and while it is parked (README "Stacks").
+// `pooled`: every started fiber has a stack of its own from a StackPool. `copy`: fibers run on their
+// worker's SharedStack; when another fiber needs it, the used part of the resident fiber's stack is
+// copied into a right-sized heap buffer, and copied back before that fiber resumes, at the same
+// addresses, so a started copy fiber stays on its worker. Primitives never keep pointers into a parked
+// fiber's stack (wait records live in the fiber's control block), so they work under either policy.
+enum class StackPolicy { pooled, copy };
 
-// parse_stack_policy: "" and "pooled" -> pooled; anything else (including "copy", not yet built) -> nullopt.
+// parse_stack_policy: "" and "pooled" -> pooled; "copy" -> copy; anything else -> nullopt.
 std::optional<StackPolicy> parse_stack_policy(std::string_view name);
+const char* stack_policy_name(StackPolicy policy) noexcept;
 
 // kDefaultStackSize: bytes per stack, guard page included (ASan's redzones need more room).
 #if defined(SPINDLE_ASAN)
@@ -34,6 +35,12 @@ inline constexpr std::size_t kDefaultStackSize = 256 * 1024;
 inline constexpr std::size_t kDefaultStackSize = 64 * 1024;
 #endif
 inline constexpr std::size_t kMinStackSize = 16 * 1024;
+// kDefaultSharedStackSize: a worker's shared run stack under `copy`, guard page included.
+#if defined(SPINDLE_ASAN)
+inline constexpr std::size_t kDefaultSharedStackSize = 1024 * 1024;
+#else
+inline constexpr std::size_t kDefaultSharedStackSize = 256 * 1024;
+#endif
 // kCanaryBytes: the lowest bytes of an unguarded stack, which must stay zero (untouched pages read as zero,
 // so the canary costs no memory).
 inline constexpr std::size_t kCanaryBytes = 64;
@@ -47,7 +54,8 @@ struct Stack {
   char* base = nullptr;
   std::size_t size = 0;
   bool guarded = false;
-  void* tsan_fiber = nullptr; // ThreadSanitizer's fiber handle, made on first run (TSan builds only)
+  bool shared = false;        // a worker's SharedStack (copy policy); the record is SharedStack::stack
+  void* tsan_fiber = nullptr; // ThreadSanitizer's fiber handle, made on first run (TSan builds only, pooled)
 
   char* top() const noexcept { return base + size; }
   // bottom: the lowest byte a frame may use.
@@ -62,8 +70,22 @@ inline void check_on_switch_out(const Stack& stack, const void* sp) noexcept {
   if (!stack.guarded) [[unlikely]] check_canary_stack(stack, sp);  // guarded stacks fault on the guard page
 }
 
-// report_stack_overflow: writes the overflow message naming `stack_size` and aborts.
-[[noreturn]] void report_stack_overflow(std::size_t stack_size, bool guarded) noexcept;
+// report_stack_overflow: writes the overflow message naming `stack_size` (and, for a shared stack, that it
+// is the copy policy's per-worker run stack) and aborts.
+[[noreturn]] void report_stack_overflow(std::size_t stack_size, bool guarded, bool shared = false) noexcept;
+
+// SharedStack: one worker's run stack under the copy policy: its own mapping (MAP_NORESERVE, pages
+// committed on first touch) with a guard page at the bottom. `owner` is the worker it belongs to.
+struct SharedStack {
+  Stack stack;             // first member: a Stack* with `shared` set points here
+  void* owner = nullptr;   // the Worker (scheduler.cpp) this stack belongs to
+
+  explicit SharedStack(std::size_t size);  // size rounded up to pages, at least kMinStackSize
+  ~SharedStack();
+  SharedStack(const SharedStack&) = delete;
+  SharedStack& operator=(const SharedStack&) = delete;
+  static SharedStack& of(Stack& s) noexcept { return *reinterpret_cast<SharedStack*>(&s); }
+};
 
 // GuardBudget: process-wide count of guard pages still allowed. Each guard page splits a mapping in two,
 // costing up to 2 of the kernel's vm.max_map_count mappings; the budget is

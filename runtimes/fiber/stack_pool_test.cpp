@@ -1,5 +1,5 @@
 // stack_pool_test.cpp — unit tests of StackPool: sizes, LIFO reuse, lazy commit, few mappings for many
-// stacks, guard pages that fault, zero canaries that the switch-time check catches.
+// stacks, guard pages that fault, zero canaries that the switch-time check catches; policy names; SharedStack.
 #include "runtimes/fiber/stack_pool.h"
 #include "runtimes/fiber/test_scale.h"
 
@@ -110,8 +110,20 @@ TEST(StackPoolDeathTest, SwitchOutCheckCatchesAnOverwrittenCanary) {
 TEST(StackPolicy, ParsesKnownNames) {
   EXPECT_EQ(parse_stack_policy(""), StackPolicy::pooled);
   EXPECT_EQ(parse_stack_policy("pooled"), StackPolicy::pooled);
-  EXPECT_EQ(parse_stack_policy("copy"), std::nullopt);  // issue 8, not built yet
+  EXPECT_EQ(parse_stack_policy("copy"), StackPolicy::copy);
   EXPECT_EQ(parse_stack_policy("bogus"), std::nullopt);
+  EXPECT_STREQ(stack_policy_name(StackPolicy::copy), "copy");
+}
+
+TEST(SharedStack, IsOneGuardedLazilyCommittedMapping) {
+  SharedStack shared(100 * 1024);
+  EXPECT_EQ(shared.stack.size, 100u * 1024 / page_size() * page_size() + (100 * 1024 % page_size() ? page_size() : 0));
+  EXPECT_TRUE(shared.stack.shared);
+  EXPECT_TRUE(shared.stack.guarded);
+  EXPECT_EQ(&SharedStack::of(shared.stack), &shared);
+  long before = resident_pages();
+  std::memset(shared.stack.top() - 100, 1, 100);  // one page touched (plus shadow pages under ASan)
+  EXPECT_LE(resident_pages() - before, 8) << "of " << shared.stack.size / page_size() << " pages";
 }
 
 }  // namespace

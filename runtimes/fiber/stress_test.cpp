@@ -15,6 +15,7 @@
 #include "runtimes/fiber/channel.h"
 #include "runtimes/fiber/fiber_runtime.h"
 #include "runtimes/fiber/scheduler.h"
+#include "runtimes/fiber/test_policy.h"
 #include "runtimes/fiber/test_scale.h"
 #include "runtimes/fiber/wait_group.h"
 
@@ -23,19 +24,31 @@
 #else
 #define SPINDLE_TEST_UNDER_TSAN 0
 #endif
+#if defined(SPINDLE_ASAN)
+#define SPINDLE_TEST_UNDER_ASAN 1
+#else
+#define SPINDLE_TEST_UNDER_ASAN 0
+#endif
 
 namespace spindle::fiber {
 namespace {
 
 using testing::scaled;
 
-class StressWorkers : public ::testing::TestWithParam<int> {};
+class StressPolicy : public ::testing::TestWithParam<StackPolicy> {};
+class StressDeathTestPolicy : public ::testing::TestWithParam<StackPolicy> {};
+
+class StressWorkers : public ::testing::TestWithParam<std::tuple<StackPolicy, int>> {
+ protected:
+  StackPolicy policy() const { return std::get<0>(GetParam()); }
+  int workers() const { return std::get<1>(GetParam()); }
+};
 
 // Fibers in groups of four pass tokens around a ring of unbuffered channels, yielding at random and
 // sometimes sleeping; each fiber adds what it received. The checksum is the sum of every token.
 TEST_P(StressWorkers, RandomYieldsChannelTrafficAndSleepsKeepChecksums) {
-  const int workers = GetParam();
-  Scheduler s(Config{.workers = workers});
+  const int workers = this->workers();
+  Scheduler s(testing::config(policy(), workers));
   const std::size_t fibers = testing::live_fibers(100'000);
   const std::size_t group = 4, rounds = 3;
   const std::size_t groups = fibers / group;
@@ -81,26 +94,28 @@ TEST_P(StressWorkers, RandomYieldsChannelTrafficAndSleepsKeepChecksums) {
 }
 
 // skynet: a 10-ary tree; each parent sums its children's results received on a channel of capacity 10.
+// The channel is on the heap: under `copy` a parked parent's stack is not at its address (README).
 std::int64_t skynet(Scheduler& s, std::int64_t num, std::int64_t size) {
   if (size == 1) return num;
-  Channel<std::int64_t> results(10);
+  auto results = std::make_unique<Channel<std::int64_t>>(10);
   const std::int64_t child = size / 10;
   for (int i = 0; i < 10; ++i)
-    s.spawn([&s, &results, num, child, i] { results.send(skynet(s, num + i * child, child)); });
+    s.spawn([&s, r = results.get(), num, child, i] { r->send(skynet(s, num + i * child, child)); });
   std::int64_t sum = 0;
-  for (int i = 0; i < 10; ++i) sum += *results.recv();
+  for (int i = 0; i < 10; ++i) sum += *results->recv();
   return sum;
 }
 
 TEST_P(StressWorkers, SkynetSumsAHundredThousandLeaves) {
-  Scheduler s(Config{.workers = GetParam()});
+  Scheduler s(testing::config(policy(), workers()));
   const std::int64_t leaves = testing::kTestScale == 1 ? 100'000 : 10'000;
   std::int64_t sum = 0;
   s.run([&] { sum = skynet(s, 0, leaves); });
   EXPECT_EQ(sum, leaves * (leaves - 1) / 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Workers, StressWorkers, ::testing::Values(1, 2, 3, 8));
+INSTANTIATE_TEST_SUITE_P(Workers, StressWorkers, ::testing::Combine(testing::kPolicies, ::testing::Values(1, 2, 3, 8)),
+                         testing::PolicyWorkersName());
 
 long resident_bytes() {
   std::ifstream in("/proc/self/statm");
@@ -110,8 +125,10 @@ long resident_bytes() {
 }
 
 // memory-per-task's shape: every fiber signals, then parks in recv on one shared channel until it closes.
-TEST(Stress, AMillionParkedFibersFitDefaultLimits) {
-  FiberRuntime rt(RuntimeOptions{});
+TEST_P(StressPolicy, AMillionParkedFibersFitDefaultLimits) {
+  RuntimeOptions options;
+  options.stack_policy = stack_policy_name(GetParam());
+  FiberRuntime rt(options);
   const std::size_t n = testing::live_fibers(1'000'000);
   std::atomic<std::uint64_t> woke{0};
   long grown = 0;
@@ -133,16 +150,19 @@ TEST(Stress, AMillionParkedFibersFitDefaultLimits) {
   EXPECT_EQ(woke.load(), n);
   // Lazily committed stacks: far below one full 64 KiB stack per parked fiber. (TSan's per-fiber state and
   // shadow memory dwarf the stack, so the figure means nothing there.)
+  // Copy: control block plus a few hundred bytes of evicted stack; issue 8's goal is 1 KiB (ASan's
+  // redzones and quarantine inflate it, so there only the pooled bound applies).
+  const long bound = GetParam() == StackPolicy::copy && !SPINDLE_TEST_UNDER_ASAN ? 1024 : 16 * 1024;
   if (!SPINDLE_TEST_UNDER_TSAN) {
-    EXPECT_LT(grown / static_cast<long>(n), 16 * 1024) << grown / static_cast<long>(n) << " bytes per parked fiber";
+    EXPECT_LT(grown / static_cast<long>(n), bound) << grown / static_cast<long>(n) << " bytes per parked fiber";
   }
-  std::printf("[ info ] %zu parked fibers: %ld bytes resident per fiber, %zu guarded stacks\n", n,
-              grown / static_cast<long>(n), rt.scheduler().stacks().guarded_stacks());
+  std::printf("[ info ] %s: %zu parked fibers: %ld bytes resident per fiber, %zu guarded stacks\n",
+              stack_policy_name(GetParam()), n, grown / static_cast<long>(n), rt.scheduler().stacks().guarded_stacks());
 }
 
-TEST(Stress, RepeatedStartStopUnderLoad) {
+TEST_P(StressPolicy, RepeatedStartStopUnderLoad) {
   for (int round = 0; round < static_cast<int>(scaled(40)); ++round) {
-    Scheduler s(Config{.workers = 1 + round % 8});
+    Scheduler s(testing::config(GetParam(), 1 + round % 8));
     std::atomic<int> n{0};
     s.run([&] {
       Channel<int> ch(round % 2);
@@ -161,24 +181,28 @@ TEST(Stress, RepeatedStartStopUnderLoad) {
 }
 
 #if !defined(SPINDLE_ASAN) && !defined(SPINDLE_TSAN)
-TEST(StressDeathTest, OverflowIntoAGuardPageIsReportedWithTheStackSize) {
+// Pooled: the fiber's own stack's guard page. Copy: the guard page under the worker's shared stack (the
+// overflowing fiber is spawned: run()'s root has a private stack).
+TEST_P(StressDeathTestPolicy, OverflowIntoAGuardPageIsReportedWithTheStackSize) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {
-        Scheduler s(Config{.workers = 1, .stack_size = 32 * 1024});
-        s.run([] { recurse(0); });
+        Scheduler s(testing::config(GetParam(), 1, 32 * 1024));
+        s.run([&s] { s.spawn([] { recurse(0); }); });
       },
-      "stack overflow.*32768-byte stack.*guard page");
+      GetParam() == StackPolicy::copy ? "stack overflow.*32768-byte stack.*shared run stack.*guard page"
+                                      : "stack overflow.*32768-byte stack.*guard page");
 }
 #endif
 
-TEST(StressDeathTest, OverflowOnACanaryStackIsReportedWithTheStackSize) {
+TEST_P(StressDeathTestPolicy, OverflowOnACanaryStackIsReportedWithTheStackSize) {
+  if (GetParam() == StackPolicy::copy) GTEST_SKIP() << "copy's shared stacks are always guarded: no canary";
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   // A frame that jumps past the canary lands in the neighbouring stack; the switch-time check catches the
   // fiber's stack pointer or canary before that neighbour runs.
   EXPECT_DEATH(
       {
-        Scheduler s(Config{.workers = 1, .stack_size = 32 * 1024, .guard_pages = false});
+        Scheduler s(testing::config(GetParam(), 1, 32 * 1024, false));
         s.run([&s] {
           WaitGroup wg;  // the root's stack is the neighbour below the overflowing fiber's
           wg.add(1);
@@ -198,6 +222,9 @@ TEST(StressDeathTest, OverflowOnACanaryStackIsReportedWithTheStackSize) {
       "stack overflow.*32768-byte stack");
 #endif
 }
+
+INSTANTIATE_TEST_SUITE_P(Policies, StressPolicy, testing::kPolicies, testing::PolicyName());
+INSTANTIATE_TEST_SUITE_P(Policies, StressDeathTestPolicy, testing::kPolicies, testing::PolicyName());
 
 }  // namespace
 }  // namespace spindle::fiber
