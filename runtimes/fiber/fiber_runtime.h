@@ -19,6 +19,7 @@ namespace spindle {
 class FiberRuntime {
  public:
   static constexpr std::string_view name = "fiber";
+  static constexpr std::string_view summary = "ours: M:N work stealing on Boost.Context; --stack-policy pooled|copy";
   static constexpr Capabilities caps{.blocking_channels = true,
                                      .fork_join_channels = true,
                                      .yield = true,

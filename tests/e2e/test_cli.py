@@ -167,3 +167,18 @@ def test_one_worker_runs_every_supported_workload(runtime):
             continue
         assert p.returncode == 0, (workload, p.stderr)
         assert all(r["checksum_ok"] for r in records(p.stdout)[1])
+
+
+@pytest.mark.parametrize("workload, params", [
+    ("spawn-million", ["tasks=5000"]), ("ping-pong", ["pairs=2", "round-trips=5000"]),
+    ("context-switch-storm", ["tasks=50", "yields=200"]), ("skynet", ["leaves=10000"]),
+    ("memory-per-task", ["tasks=5000"])])
+@pytest.mark.parametrize("policy", ["pooled", "copy"])
+def test_every_workload_passes_under_both_stack_policies(workload, params, policy):
+    args = ["run", "--runtime", "fiber", "--workload", workload, "--stack-policy", policy, "--repetitions", "2"]
+    for kv in params:
+        args += ["--param", kv]
+    p = spindle(*args, timeout=120)
+    assert p.returncode == 0, p.stderr
+    recs = records(p.stdout)[1]
+    assert all(r["checksum_ok"] and r["stack_policy"] == policy for r in recs)

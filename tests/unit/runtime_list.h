@@ -10,12 +10,26 @@
 
 namespace spindle::testing {
 
-using AllRuntimes = ::testing::Types<ThreadRuntime, PoolRuntime, FiberRuntime, BoostFiberRuntime>;
+// FiberCopyRuntime: `fiber` under the copy stack policy, so every typed test runs on both policies.
+struct FiberCopyRuntime : FiberRuntime {
+  static constexpr std::string_view test_name = "fiber_copy";
+  static RuntimeOptions with_copy(RuntimeOptions o) {
+    o.stack_policy = "copy";
+    return o;
+  }
+  explicit FiberCopyRuntime(const RuntimeOptions& o) : FiberRuntime(with_copy(o)) {}
+};
+
+using AllRuntimes = ::testing::Types<ThreadRuntime, PoolRuntime, FiberRuntime, FiberCopyRuntime, BoostFiberRuntime>;
 
 struct RuntimeNames {
   template <class R>
   static std::string GetName(int) {
-    std::string n(R::name);
+    std::string n;
+    if constexpr (requires { R::test_name; })
+      n = R::test_name;
+    else
+      n = R::name;
     for (auto& c : n)
       if (c == '-') c = '_';
     return n;
