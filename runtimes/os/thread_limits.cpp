@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace spindle::os {
 namespace {
@@ -78,6 +79,19 @@ ThreadLimits thread_limits() {
   l.max_threads = sub(best->n, kMarginThreads);
   l.binding = best->why;
   return l;
+}
+
+std::uint64_t live_threads() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("Threads:", 0) == 0) return std::stoull(line.substr(8));
+  return 0;
+}
+
+void wait_for_live_threads(std::uint64_t count, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (live_threads() > count && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 std::string thread_limit_reason(std::uint64_t threads) {

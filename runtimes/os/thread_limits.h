@@ -3,6 +3,7 @@
 // crashing, hanging or taking the machine down.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -20,5 +21,12 @@ ThreadLimits thread_limits();
 
 // thread_limit_reason: empty when `threads` alive at once fit, else one line naming the limit.
 std::string thread_limit_reason(std::uint64_t threads);
+
+// live_threads: this process's threads as the kernel counts them (/proc/self/status `Threads:`).
+std::uint64_t live_threads();
+
+// wait_for_live_threads: polls until live_threads() <= `count` or `timeout` passes; detached threads
+// are still exiting for a moment after they signalled completion.
+void wait_for_live_threads(std::uint64_t count, std::chrono::milliseconds timeout);
 
 }  // namespace spindle::os

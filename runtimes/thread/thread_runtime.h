@@ -34,7 +34,14 @@ class ThreadRuntime {
 
   explicit ThreadRuntime(const RuntimeOptions& opts)
       : workers_(opts.workers > 0 ? opts.workers : default_workers()),
-        state_(std::make_shared<State>(os::thread_limits().max_threads)) {}
+        state_(std::make_shared<State>(os::thread_limits().max_threads)),
+        threads_at_start_(os::live_threads()) {}
+
+  // ~ThreadRuntime: waits (up to 10 s) until every thread it started has left the kernel too, so their
+  // stacks are unmapped before the next repetition measures anything.
+  ~ThreadRuntime() { os::wait_for_live_threads(threads_at_start_, std::chrono::seconds(10)); }
+  ThreadRuntime(const ThreadRuntime&) = delete;
+  ThreadRuntime& operator=(const ThreadRuntime&) = delete;
 
   static std::string limit_reason(const RuntimeOptions&, const Requirements& req) {
     return os::thread_limit_reason(req.concurrent_tasks + 1);  // + the root task
@@ -94,6 +101,7 @@ class ThreadRuntime {
   };
   int workers_;
   std::shared_ptr<State> state_;
+  std::uint64_t threads_at_start_;
 };
 
 }  // namespace spindle
