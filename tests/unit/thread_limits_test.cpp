@@ -4,6 +4,7 @@
 #include "harness/case_runner.h"
 #include "harness/case_spec.h"
 #include "runtimes/os/thread_limits.h"
+#include "runtimes/thread/thread_runtime.h"
 
 namespace spindle {
 namespace {
@@ -35,6 +36,24 @@ TEST(ThreadLimits, MissingCapabilityIsUnsupportedWithAReason) {
   CaseReport r = refusal(make_case_spec("pool", "ping-pong", {}, 2, 1, 0, ""));
   EXPECT_EQ(r.status, "unsupported");
   EXPECT_NE(r.reason.find("block in channel send/recv"), std::string::npos) << r.reason;
+}
+
+}  // namespace
+}  // namespace spindle
+
+namespace spindle {
+namespace {
+
+TEST(ThreadLimits, ThreadRuntimeLeavesNoThreadBehind) {
+  const std::uint64_t before = os::live_threads();
+  ASSERT_GT(before, 0u);
+  {
+    ThreadRuntime rt(RuntimeOptions{});
+    rt.run([&] {
+      for (int i = 0; i < 50; ++i) rt.spawn([] {});
+    });
+  }
+  EXPECT_LE(os::live_threads(), before);
 }
 
 }  // namespace
