@@ -186,15 +186,7 @@ def workload_bar_chart(results: Results, workload: str, colors: dict[Series, str
     ok = [c for _, c in shown if c is not None and c.ok]
     log = _spans_decade([c.median for c in ok])
     workers = {c.workers for c in ok}
-    for x, (s, case) in enumerate(shown):
-        if case is None or not case.ok:
-            _status_text(ax, x, _not_shown(case))
-            continue
-        ax.bar(x, case.median, width=0.62, color=colors[s])
-        if len(case.values) > 1:
-            ax.errorbar(x, case.median, yerr=_error(case), fmt="none", ecolor="black", capsize=5, lw=1.2)
-        ax.annotate(format_figure(unit, case.median), (x, case.maximum), xytext=(0, 4),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=9, fontweight="bold")
+    _draw_bars(ax, shown, colors, lambda v: format_figure(unit, v))
     labels = [s.label if c is None or len(workers) <= 1 else f"{s.label}\nworkers={c.workers}" for s, c in shown]
     ax.set_xticks(range(len(shown)), labels)
     ax.set_xlim(-0.6, len(shown) - 0.4)
@@ -215,6 +207,20 @@ def workload_bar_chart(results: Results, workload: str, colors: dict[Series, str
     return Chart(f"bars-{workload}", f"{workload} by runtime", caption, figure, series)
 
 
+def _draw_bars(ax, shown, colors: dict[Series, str], label) -> None:
+    """_draw_bars: one bar per (series, case) at x = 0, 1, ...: the median with min-max error bars and its
+    value written above (label(value)); a case that is missing or not ok shows its status instead."""
+    for x, (s, case) in enumerate(shown):
+        if case is None or not case.ok:
+            _status_text(ax, x, _not_shown(case))
+            continue
+        ax.bar(x, case.median, width=0.62, color=colors[s])
+        if len(case.values) > 1:
+            ax.errorbar(x, case.median, yerr=_error(case), fmt="none", ecolor="black", capsize=5, lw=1.2)
+        ax.annotate(label(case.median), (x, case.maximum), xytext=(0, 4), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=9, fontweight="bold")
+
+
 def memory_chart(results: Results, colors: dict[Series, str]) -> Chart | None:
     """memory_chart: measured RSS per parked task per series beside the textbook stack sizes, log scale."""
     cases = results.cases_of("memory-per-task")
@@ -226,15 +232,7 @@ def memory_chart(results: Results, colors: dict[Series, str]) -> Chart | None:
     figure, ax = _figure(results, "Memory per parked task: measured vs textbook",
                          (max(7.5, 1.2 * (len(shown) + len(REFERENCE_STACKS)) + 2), 5.2))
     ok = [c for _, c in shown if c is not None and c.ok]
-    for x, (s, case) in enumerate(shown):
-        if case is None or not case.ok:
-            _status_text(ax, x, _not_shown(case))
-            continue
-        ax.bar(x, case.median, width=0.62, color=colors[s])
-        if len(case.values) > 1:
-            ax.errorbar(x, case.median, yerr=_error(case), fmt="none", ecolor="black", capsize=5, lw=1.2)
-        ax.annotate(format_bytes(case.median), (x, case.maximum), xytext=(0, 4), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=9, fontweight="bold")
+    _draw_bars(ax, shown, colors, format_bytes)
     first_reference = len(shown) + 0.5
     for i, (label, size) in enumerate(REFERENCE_STACKS):
         x = first_reference + i
