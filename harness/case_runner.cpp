@@ -40,6 +40,7 @@ nlohmann::json base_record(const CaseSpec& spec) {
   r["params"] = spec.params;
   r["workers"] = spec.options.workers;
   if (!spec.options.stack_policy.empty()) r["stack_policy"] = spec.options.stack_policy;
+  if (spec.options.stack_size != 0) r["stack_size"] = spec.options.stack_size;
   return r;
 }
 
@@ -99,6 +100,14 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
 
   auto* bench = benchmark::RegisterBenchmark(id.c_str(), [&](benchmark::State& state) {
     for (auto _ : state) {
+      if (!extras.empty() && !(extras.back().ran && extras.back().checksum_ok)) {
+        // An earlier repetition failed or hit a limit: the case's verdict is in, do not run it again.
+        RepetitionExtra skipped = extras.back();
+        skipped.reason = "skipped: repetition " + std::to_string(extras.size()) + " did not pass";
+        extras.push_back(skipped);
+        state.SkipWithError(skipped.reason.c_str());
+        break;
+      }
       RepetitionOutcome out = executor->run_repetition();
       RepetitionExtra extra{out.ran, !out.limit.empty(), out.ran && out.result.checksum_ok, out.result.tasks_created,
                             out.ran ? out.result.checksum_detail : out.limit.empty() ? out.error : out.limit,
@@ -189,7 +198,8 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
       r["checksum_ok"] = false;
       report.reason = run.error_message;
     } else {
-      r["status"] = "ok";
+      // An aggregate of the repetitions that passed still belongs to a case that did not.
+      r["status"] = extra || all_ok ? "ok" : report.status;
       r["checksum_ok"] = extra ? extra->checksum_ok : all_ok;
     }
     static const RepetitionExtra kNone;

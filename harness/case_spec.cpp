@@ -60,6 +60,12 @@ CaseSpec make_case_spec(const std::string& runtime, const std::string& workload,
     throw UsageError("--workers " + std::to_string(workers) + ": expected an integer 1..1024 (0 = all cores)");
   if (repetitions < 1 || repetitions > 1000)
     throw UsageError("--repetitions " + std::to_string(repetitions) + ": expected an integer 1..1000");
+  if (stack_size != 0) {
+    if (runtime != "fiber" && runtime != "boost-fiber")
+      throw UsageError("--stack-size is for the fiber and boost-fiber runtimes only, not '" + runtime + "'");
+    if (stack_size < 16 * 1024 || stack_size > 64 * 1024 * 1024)
+      throw UsageError("--stack-size " + std::to_string(stack_size) + ": expected bytes 16384..67108864");
+  }
   if (!stack_policy.empty()) {
     if (runtime != "fiber") throw UsageError("--stack-policy is for the fiber runtime only, not '" + runtime + "'");
     if (stack_policy != "pooled" && stack_policy != "copy")

@@ -47,15 +47,18 @@ class GoExecutor final : public CaseExecutor {
                  ": " + tail_lines(res.err, 3);
       return;
     }
-    nlohmann::json doc;
     try {
-      doc = nlohmann::json::parse(res.out);
+      take_records(nlohmann::json::parse(res.out));
     } catch (const std::exception& e) {
-      failure_ = std::string("spindle-go printed no valid JSON: ") + e.what();
-      return;
+      pending_.clear();
+      failure_ = std::string("spindle-go printed no valid Spindle JSON: ") + e.what();
     }
-    const std::string version = doc["context"].value("go_version", "");
-    for (const auto& rec : doc["benchmarks"]) {
+  }
+
+  // take_records: one outcome per record of spindle-go's output; throws on a malformed document.
+  void take_records(const nlohmann::json& doc) {
+    const std::string version = doc.at("context").value("go_version", "");
+    for (const auto& rec : doc.at("benchmarks")) {
       RepetitionOutcome out;
       if (rec.value("status", "") == "limit") {
         out.limit = rec.value("reason", "spindle-go stopped at a memory limit");

@@ -182,6 +182,7 @@ std::string case_id(const CaseSpec& spec) {
   for (const auto& [k, v] : spec.params) os << '/' << k << ':' << v;
   os << "/workers:" << spec.options.workers;
   if (!spec.options.stack_policy.empty()) os << "/stack_policy:" << spec.options.stack_policy;
+  if (spec.options.stack_size != 0) os << "/stack_size:" << spec.options.stack_size;
   return os.str();
 }
 

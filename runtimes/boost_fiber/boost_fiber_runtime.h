@@ -138,13 +138,14 @@ class BoostFiberRuntime {
 
   template <class F>
   std::function<void()> wrap(F&& fn) {
-    return [state = state_.get(), fn = std::forward<F>(fn)]() mutable {
+    return [state = state_.get(), fn = std::optional<std::decay_t<F>>(std::forward<F>(fn))]() mutable {
       try {
-        fn();
+        (*fn)();
       } catch (...) {
         std::lock_guard lock(state->error_mu);
         if (!state->error) state->error = std::current_exception();
       }
+      fn.reset();  // destroy captures before this task counts as finished
       if (state->outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) state->finished->set_value();
     };
   }

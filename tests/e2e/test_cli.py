@@ -81,6 +81,8 @@ def test_out_file_is_written(tmp_path):
     (["--runtime", "thread", "--workload", "skynet", "--repetitions", "0"], ["--repetitions 0"]),
     (["--runtime", "thread", "--workload", "skynet", "--workers", "x"], ["--workers"]),
     (["--runtime", "pool", "--workload", "ping-pong"], ["unsupported", "pool does not offer"]),
+    (["--runtime", "thread", "--workload", "skynet", "--stack-size", "65536"], ["--stack-size is for the fiber"]),
+    (["--runtime", "fiber", "--workload", "skynet", "--stack-size", "1000"], ["--stack-size 1000", "16384"]),
     (["--runtime", "thread", "--workload", "memory-per-task", "--param", "tasks=5000000"],
      ["limit", "OS threads alive at once", "bound by"]),
 ])
@@ -105,6 +107,8 @@ def test_failed_checksum_exits_1_and_records_failure():
     _, recs = records(p.stdout)
     assert all(r["status"] == "failed" and r["checksum_ok"] is False for r in recs)
     assert "checksum mismatch" in recs[0]["error_message"]
+    # the verdict is in after the first failure: the other repetition is not run again
+    assert "skipped: repetition 1 did not pass" in recs[1]["error_message"]
 
 
 def test_list_shows_matrix_and_hides_test_workloads():
@@ -182,3 +186,11 @@ def test_every_workload_passes_under_both_stack_policies(workload, params, polic
     assert p.returncode == 0, p.stderr
     recs = records(p.stdout)[1]
     assert all(r["checksum_ok"] and r["stack_policy"] == policy for r in recs)
+
+
+def test_stack_size_is_part_of_the_case_id():
+    p = spindle("run", "--runtime", "fiber", "--workload", "skynet", "--param", "leaves=1000", "--stack-size", "32768",
+                "--repetitions", "1")
+    assert p.returncode == 0, p.stderr
+    rec = records(p.stdout)[1][0]
+    assert rec["stack_size"] == 32768 and rec["case_id"].endswith("/stack_size:32768") and rec["checksum_ok"]
