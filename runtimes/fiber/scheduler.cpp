@@ -268,7 +268,9 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
 }
 
 void install_segv_handler() {
-#if !defined(SPINDLE_ASAN) && !defined(SPINDLE_TSAN)
+#if defined(SPINDLE_ASAN) || defined(SPINDLE_TSAN)
+  (void)&on_segv;  // the sanitizers own SIGSEGV
+#else
   static std::once_flag once;
   std::call_once(once, [] {
     struct sigaction sa {};
