@@ -23,6 +23,16 @@ std::string join_names(const List& list) {
 
 }  // namespace
 
+std::vector<std::string> case_arguments(const CaseSpec& spec) {
+  std::vector<std::string> args{"--workload", spec.workload};
+  for (const auto& [name, value] : spec.params) args.insert(args.end(), {"--param", name + "=" + std::to_string(value)});
+  args.insert(args.end(), {"--workers", std::to_string(spec.options.workers), "--repetitions",
+                           std::to_string(spec.repetitions)});
+  if (!spec.options.stack_policy.empty()) args.insert(args.end(), {"--stack-policy", spec.options.stack_policy});
+  if (spec.options.stack_size != 0) args.insert(args.end(), {"--stack-size", std::to_string(spec.options.stack_size)});
+  return args;
+}
+
 std::string runtime_names() { return join_names(runtimes()); }
 std::string workload_names(bool include_test_only) { return join_names(workloads(include_test_only)); }
 

@@ -17,6 +17,10 @@ CaseSpec make_case_spec(const std::string& runtime, const std::string& workload,
                         const std::vector<std::string>& params, int workers, int repetitions,
                         std::size_t stack_size, const std::string& stack_policy);
 
+// case_arguments: the command-line arguments that describe `spec` to `spindle run` and to spindle-go:
+// --workload W, --param k=v for every param, --workers N, --repetitions R, and the stack options when set.
+std::vector<std::string> case_arguments(const CaseSpec& spec);
+
 std::string runtime_names();
 std::string workload_names(bool include_test_only);
 std::string describe_range(const ParamSpec& spec);

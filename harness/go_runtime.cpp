@@ -7,6 +7,7 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
+#include "harness/case_spec.h"
 #include "harness/subprocess.h"
 
 namespace spindle {
@@ -31,13 +32,8 @@ class GoExecutor final : public CaseExecutor {
  private:
   void start() {
     started_ = true;
-    std::vector<std::string> argv{go_binary(), "--workload", spec_.workload};
-    for (const auto& [k, v] : spec_.params) {
-      argv.push_back("--param");
-      argv.push_back(k + "=" + std::to_string(v));
-    }
-    argv.insert(argv.end(), {"--workers", std::to_string(spec_.options.workers), "--repetitions",
-                             std::to_string(spec_.repetitions)});
+    std::vector<std::string> argv{go_binary()};
+    for (auto& a : case_arguments(spec_)) argv.push_back(std::move(a));
     SubprocessOptions opts;
     opts.echo_stderr = true;
     SubprocessResult res = run_subprocess(argv, opts);

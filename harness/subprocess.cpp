@@ -50,12 +50,7 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv, const Subp
     res.err = std::string("pipe: ") + std::strerror(errno);
     return res;
   }
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
-  for (const auto& e : opts.env) env_store.push_back(e);
-  std::vector<char*> envp, args;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  std::vector<char*> args;
   std::vector<std::string> argv_store = argv;
   for (auto& a : argv_store) args.push_back(a.data());
   args.push_back(nullptr);
@@ -75,7 +70,7 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv, const Subp
     signal(SIGTERM, SIG_DFL);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    execve(args[0], args.data(), envp.data());
+    execve(args[0], args.data(), environ);
     dprintf(2, "cannot start %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }

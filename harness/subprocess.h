@@ -20,7 +20,6 @@ struct SubprocessResult {
 struct SubprocessOptions {
   std::chrono::milliseconds timeout{0};  // 0 = none
   bool echo_stderr = false;               // also copy the child's stderr to ours as it arrives
-  std::vector<std::string> env;           // extra KEY=VALUE entries
 };
 
 SubprocessResult run_subprocess(const std::vector<std::string>& argv, const SubprocessOptions& opts = {});

@@ -2,6 +2,8 @@
 // interleaving for `spindle sweep` (see sweep_runner.h).
 #include "harness/sweep_runner.h"
 
+#include "harness/case_spec.h"
+
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -288,14 +290,8 @@ std::vector<nlohmann::json> run_case_in_child(const SweepCase& c, int repetition
     return {status_record(spec, refused.status, refused.reason)};
 
   const std::string out = temporary_result_path();
-  std::vector<std::string> argv{self_executable_dir() + "/spindle", "run", "--runtime", spec.runtime, "--workload",
-                                spec.workload};
-  for (const auto& [name, value] : spec.params) {
-    argv.push_back("--param");
-    argv.push_back(name + "=" + std::to_string(value));
-  }
-  argv.insert(argv.end(), {"--workers", std::to_string(spec.options.workers), "--repetitions", std::to_string(repetitions)});
-  if (!spec.options.stack_policy.empty()) argv.insert(argv.end(), {"--stack-policy", spec.options.stack_policy});
+  std::vector<std::string> argv{self_executable_dir() + "/spindle", "run", "--runtime", spec.runtime};
+  for (auto& a : case_arguments(spec)) argv.push_back(std::move(a));
   argv.insert(argv.end(), {"--out", out});
 
   SubprocessOptions opts;
