@@ -98,6 +98,9 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
   std::vector<RepetitionExtra> extras;
   const std::string id = case_id(spec);
 
+  auto rep_line = [&](std::size_t rep) -> std::ostream& {
+    return progress << "  rep " << rep << "/" << spec.repetitions << ": ";
+  };
   auto* bench = benchmark::RegisterBenchmark(id.c_str(), [&](benchmark::State& state) {
     for (auto _ : state) {
       if (!extras.empty() && !(extras.back().ran && extras.back().checksum_ok)) {
@@ -115,18 +118,18 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
       extras.push_back(extra);
       const std::size_t rep = extras.size();
       if (!out.limit.empty()) {
-        progress << "  rep " << rep << "/" << spec.repetitions << ": LIMIT: " << out.limit << std::endl;
+        rep_line(rep) << "LIMIT: " << out.limit << std::endl;
         state.SkipWithError(("limit: " + out.limit).c_str());
         break;
       }
       if (!out.ran) {
-        progress << "  rep " << rep << "/" << spec.repetitions << ": FAILED: " << out.error << std::endl;
+        rep_line(rep) << "FAILED: " << out.error << std::endl;
         state.SkipWithError(out.error.c_str());
         break;
       }
       if (!out.result.checksum_ok) {
         std::string msg = "checksum mismatch: " + out.result.checksum_detail;
-        progress << "  rep " << rep << "/" << spec.repetitions << ": FAILED: " << msg << std::endl;
+        rep_line(rep) << "FAILED: " << msg << std::endl;
         state.SkipWithError(msg.c_str());
         break;
       }
@@ -138,7 +141,7 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
       state.counters["cpu_time_ms"] = out.cpu_seconds * 1e3;
       for (const auto& [k, v] : out.usage) state.counters[k] = v;
       for (const auto& [k, v] : out.result.counters) state.counters[k] = v;
-      progress << "  rep " << rep << "/" << spec.repetitions << ": " << std::fixed << std::setprecision(2)
+      rep_line(rep) << std::fixed << std::setprecision(2)
                << out.real_seconds * 1e3 << " ms, " << std::setprecision(1) << state.counters["ns_per_op"].value
                << " ns/op";
       if (out.result.counters.count("rss_bytes_per_task"))
@@ -196,7 +199,7 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
       r["status"] = limit ? "limit" : "failed";
       r["reason"] = limit ? extra->reason : run.error_message;
       r["checksum_ok"] = false;
-      report.reason = run.error_message;
+      if (report.reason.empty()) report.reason = run.error_message;  // the first failure, not a skip
     } else {
       // An aggregate of the repetitions that passed still belongs to a case that did not.
       r["status"] = extra || all_ok ? "ok" : report.status;
