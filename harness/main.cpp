@@ -1,4 +1,4 @@
-// main.cpp — the `spindle` command line: list, run, env, sweep. Bad input exits 2 with one line naming
+// main.cpp — the `spindle` command line: list, run, env, sweep, merge. Bad input exits 2 with one line naming
 // the bad value and the valid choices; a failed checksum exits 1.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include "harness/case_spec.h"
 #include "harness/environment.h"
 #include "harness/json_file.h"
+#include "harness/merge.h"
 #include "harness/sweep.h"
 #include "harness/usage_error.h"
 
@@ -167,6 +168,8 @@ int main(int argc, char** argv) {
 
   SweepArgs sweep_args;
   auto* sweep = add_sweep_subcommand(app, sweep_args);
+  MergeArgs merge_args;
+  auto* merge = add_merge_subcommand(app, merge_args);
 
   try {
     app.parse(argc, argv);
@@ -195,6 +198,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (sweep->parsed()) return run_sweep(sweep_args);
+    if (merge->parsed()) return run_merge(merge_args);
   } catch (const UsageError& e) {
     std::cerr << "spindle: " << e.what() << std::endl;
     return 2;

@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <regex>
 
+#include "harness/shard.h"
 #include "harness/sweep_file.h"
 #include "harness/sweep_runner.h"
 #include "harness/usage_error.h"
@@ -83,7 +85,10 @@ std::string seconds_text(double s) {
 int dry_run(const SweepDefinition& def, const SweepRunOptions& options) {
   std::size_t count = 0, skipped = 0;
   double estimate = 0, bound = 0;
-  std::printf("sweep %s (%s, %s): %zu cases\n", def.name.c_str(), def.file.c_str(), def.hash.c_str(), def.cases.size());
+  std::printf("sweep %s (%s, %s): %zu cases", def.name.c_str(), def.file.c_str(), def.hash.c_str(), def.cases.size());
+  if (!options.shard.is_null())
+    std::printf(", shard %d/%d", options.shard["index"].get<int>(), options.shard["count"].get<int>());
+  std::printf("\n");
   for (std::size_t i = 0; i < def.cases.size(); ++i) {
     const SweepCase& c = def.cases[i];
     if (!options.selected[i]) continue;
@@ -115,6 +120,10 @@ CLI::App* add_sweep_subcommand(CLI::App& app, SweepArgs& args) {
   s->add_flag("--dry-run", args.dry_run, "list the cases and a time estimate; run nothing");
   s->add_flag("--interleave", args.interleave,
               "one repetition per child process, round-robin over all cases, so a drift of the machine is shared");
+  s->add_option("--shard", args.shard,
+                "run shard K of N (1-based): the cases whose SHA-256(case id) mod N is K-1; default from "
+                "JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID/COUNT or TEST_SHARD_INDEX/TEST_TOTAL_SHARDS");
+  s->add_option("--shard-count", args.shard_count, "the shard count N when the index is JOB_COMPLETION_INDEX (Kubernetes)");
   return s;
 }
 
@@ -124,6 +133,24 @@ int run_sweep(const SweepArgs& args) {
   SweepRunOptions options;
   options.selected = select_cases(def, args.filter);
   options.interleave = args.interleave;
+  const EnvLookup env = process_environment();
+  if (std::optional<ShardSpec> shard = resolve_shard(args.shard, args.shard_count, env)) {
+    touch_bazel_shard_status_file(env);
+    std::size_t in_shard = 0, selected = 0;
+    for (std::size_t i = 0; i < def.cases.size(); ++i) {
+      selected += options.selected[i];
+      options.selected[i] = options.selected[i] && shard_of_case(def.cases[i].id, shard->count) == shard->index;
+      in_shard += options.selected[i];
+    }
+    std::fprintf(stderr, "spindle: shard %d/%d from %s: %zu of %zu cases\n", shard->index, shard->count,
+                 shard->source.c_str(), in_shard, selected);
+    options.shard = {{"index", shard->index},
+                     {"count", shard->count},
+                     {"source", shard->source_name},
+                     {"source_detail", shard->source},
+                     {"assignment", "1 + sha256(case_id)[0:8 bytes] mod count"},
+                     {"cases", in_shard}};
+  }
   if (!args.resume.empty()) {
     options.previous = read_previous_results(args.resume, def);
     options.resumed_from = args.resume;

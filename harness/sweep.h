@@ -14,6 +14,8 @@ struct SweepArgs {
   std::string filter;   // regex on case ids
   bool dry_run = false;
   bool interleave = false;
+  std::string shard;    // --shard K/N; empty = from the environment, or no sharding (shard.h)
+  int shard_count = 0;  // --shard-count N, with JOB_COMPLETION_INDEX
 };
 
 CLI::App* add_sweep_subcommand(CLI::App& app, SweepArgs& args);

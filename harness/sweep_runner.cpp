@@ -26,6 +26,7 @@
 #include "harness/case_runner.h"
 #include "harness/environment.h"
 #include "harness/json_file.h"
+#include "harness/machine.h"
 #include "harness/subprocess.h"
 #include "harness/usage_error.h"
 
@@ -448,6 +449,8 @@ int run_sweep_cases(const SweepDefinition& def, const SweepRunOptions& options) 
                       {"hash", def.hash},          {"cases_total", n},
                       {"interleave", options.interleave}};
   if (!options.resumed_from.empty()) context["sweep"]["resumed_from"] = options.resumed_from;
+  if (!options.shard.is_null()) context["sweep"]["shard"] = options.shard;
+  context["machine"] = machine_identity(context);
 
   std::set<std::string> known_ids;
   for (const auto& c : def.cases) known_ids.insert(c.id);

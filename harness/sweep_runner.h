@@ -17,6 +17,7 @@ struct SweepRunOptions {
   std::vector<bool> selected;         // per case of the definition: run it (--filter)
   bool interleave = false;            // one repetition per child, round-robin over the cases
   std::string resumed_from;           // for the context: the --resume file, if any
+  nlohmann::json shard;               // for the context: {index, count, source, ...}; null = not sharded
   // previous: records of cases already done (--resume), by case id; those cases are not run again.
   std::map<std::string, std::vector<nlohmann::json>> previous;
 };
