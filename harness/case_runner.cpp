@@ -51,7 +51,7 @@ struct RepetitionExtra {
   bool checksum_ok = false;
   std::uint64_t tasks_created = 0;
   std::string reason;
-  std::string go_version;
+  std::map<std::string, std::string> labels;
 };
 
 }  // namespace
@@ -114,7 +114,7 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
       RepetitionOutcome out = executor->run_repetition();
       RepetitionExtra extra{out.ran, !out.limit.empty(), out.ran && out.result.checksum_ok, out.result.tasks_created,
                             out.ran ? out.result.checksum_detail : out.limit.empty() ? out.error : out.limit,
-                            out.go_version};
+                            out.labels};
       extras.push_back(extra);
       const std::size_t rep = extras.size();
       if (!out.limit.empty()) {
@@ -208,7 +208,7 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
     static const RepetitionExtra kNone;
     const RepetitionExtra& info = extra ? *extra : extras.empty() ? kNone : extras.back();
     r["tasks_created"] = info.tasks_created;
-    if (!info.go_version.empty()) r["go_version"] = info.go_version;
+    for (const auto& [k, v] : info.labels) r[k] = v;
     report.records.push_back(std::move(r));
   }
   return report;

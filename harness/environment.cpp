@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/go_runtime.h"
+#include "harness/external_runtime.h"
 #include "harness/subprocess.h"
 #include "runtimes/os/thread_limits.h"
 
@@ -110,7 +110,10 @@ nlohmann::json environment_facts() {
     e["boost_version"] = std::to_string(BOOST_VERSION / 100000) + "." + std::to_string(BOOST_VERSION / 100 % 1000) +
                          "." + std::to_string(BOOST_VERSION % 100);
     e["benchmark_version"] = SPINDLE_BENCHMARK_VERSION;
-    e["go_version"] = go_version().empty() ? nlohmann::json(nullptr) : nlohmann::json(go_version());
+    for (const auto& m : external_manifests()) {
+      std::string v = external_version(m);
+      e[m.version_field] = v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
+    }
     e["git_revision"] = rev == "\x01" ? "unknown" : rev.substr(0, rev.find('\n'));
     e["git_dirty"] = status == "\x01" ? nlohmann::json(nullptr) : nlohmann::json(!status.empty());
     e["max_map_count"] = limits.max_map_count;

@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "harness/calibration.h"
-#include "harness/go_runtime.h"
+#include "harness/external_runtime.h"
 #include "harness/process_usage.h"
 #include "runtimes/boost_fiber/boost_fiber_runtime.h"
 #include "runtimes/fiber/fiber_runtime.h"
@@ -63,7 +63,7 @@ WorkloadInfo workload_info() {
 template <class... Rs>
 std::vector<RuntimeInfo> runtime_infos(TypeList<Rs...>) {
   std::vector<RuntimeInfo> v{runtime_info<Rs>()...};
-  v.push_back(go_runtime_info());
+  for (auto& info : external_runtime_infos()) v.push_back(std::move(info));
   return v;
 }
 
@@ -168,6 +168,8 @@ const WorkloadInfo* find_workload(const std::string& name, bool include_test_onl
 }
 
 std::string unsupported_reason(const RuntimeInfo& runtime, const WorkloadInfo& workload, const ParamValues& params) {
+  if (runtime.lacks_workload)
+    if (std::string why = runtime.lacks_workload(workload.name); !why.empty()) return why;
   Requirements req = workload.requirements(params);
   std::string missing;
   for (const auto& c : kCapabilityTexts)
@@ -187,7 +189,7 @@ std::string case_id(const CaseSpec& spec) {
 }
 
 std::unique_ptr<CaseExecutor> make_executor(const CaseSpec& spec) {
-  if (spec.runtime == kGoRuntimeName) return make_go_executor(spec);
+  if (auto exec = make_external_executor(spec)) return exec;
   auto exec = pick_runtime(spec, InProcessRuntimes{});
   if (!exec) throw std::logic_error("no executor for " + case_id(spec));
   return exec;

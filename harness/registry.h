@@ -1,7 +1,7 @@
 // registry.h — the one place the harness learns which runtimes and workloads exist. Everything else in
 // harness/ speaks of them only through these entries, by name. A case executor runs one repetition of
-// one (runtime, workload, params) case; in-process adapters are instantiated from type lists, the `go`
-// runtime runs as a subprocess.
+// one (runtime, workload, params) case; in-process adapters are instantiated from type lists, external
+// runtimes (go, java-vthreads, tokio) run as subprocesses through harness/external_runtime.h.
 #pragma once
 
 #include <cstdint>
@@ -21,9 +21,12 @@ struct RuntimeInfo {
   std::string name;
   std::string summary;
   Capabilities caps;
-  bool external = false;                 // runs as a subprocess (go)
+  bool external = false;                 // runs as a subprocess (harness/external_runtime.h)
   std::function<std::string()> unavailable;  // non-empty reason when it cannot run on this machine
   std::function<std::string(const RuntimeOptions&, const Requirements&)> limit_reason;
+  // lacks_workload: non-empty reason when the runtime does not implement the workload (external programs
+  // implement their own list); unset for in-process runtimes, which run every workload.
+  std::function<std::string(const std::string& workload)> lacks_workload;
 };
 
 struct WorkloadInfo {
@@ -56,7 +59,7 @@ struct RepetitionOutcome {
   double cpu_seconds = 0;      // user + sys of the process, during the run
   WorkloadResult result;
   std::map<std::string, double> usage;  // peak_rss_bytes, voluntary_csw, involuntary_csw, user_cpu_s, sys_cpu_s
-  std::string go_version;      // go only
+  std::map<std::string, std::string> labels;  // external runtimes: string fields for the record (go_version, ...)
 };
 
 class CaseExecutor {
