@@ -16,11 +16,12 @@ def compare_files(base_path: Path, new_path: Path, *, threshold: float = 0.05, a
                   resamples: int = stats.DEFAULT_RESAMPLES, unit: str = "repetition",
                   markdown: Path | None = None,
                   json_path: Path | None = None, stream: TextIO | None = None,
-                  colour: bool = False) -> Comparison:
+                  colour: bool = False, machine: str | None = None) -> Comparison:
     """compare_files: load, compare, print the table to `stream` (None: print nothing), write the
-    requested files.
+    requested files. `machine` picks one machine of a file merged from several.
     Raises ResultsError for bad input."""
-    comparison = compare(load_results(base_path, unit), load_results(new_path, unit), threshold=threshold,
+    comparison = compare(load_results(base_path, unit, machine), load_results(new_path, unit, machine),
+                         threshold=threshold,
                          alpha=alpha, resamples=resamples, unit=unit)
     if stream is not None:
         stream.write(output.format_table(comparison, colour))
@@ -37,8 +38,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         prog="compare",
         description="Regression verdict of NEW against BASE (Spindle results JSON). Exit 0: no "
                     "regression; 1: at least one regression or broken case; 2: bad input.")
-    parser.add_argument("base", type=Path, metavar="BASE.json")
-    parser.add_argument("new", type=Path, metavar="NEW.json")
+    parser.add_argument("base", metavar="BASE.json", help="results file, or with --db a run: id, 'latest' or a "
+                                                           "git revision prefix")
+    parser.add_argument("new", metavar="NEW.json")
+    parser.add_argument("--db", help="read BASE and NEW from the results database (SQLite path or postgresql:// URL)")
+    parser.add_argument("--machine", help="the machine to compare, in a merged file of several or in --db")
     parser.add_argument("--threshold", type=float, default=0.05,
                         help="relative change of the median that matters (default 0.05 = 5%%)")
     parser.add_argument("--alpha", type=float, default=0.01,
@@ -63,14 +67,40 @@ def use_colour(choice: str = "auto") -> bool:
     return choice == "always" or (choice == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
 
 
+def _compare_runs_in_db(arguments, colour: bool) -> int:
+    """_compare_runs_in_db: BASE and NEW are runs of the database, exported as results files and compared."""
+    import json
+    import tempfile
+
+    from spindle_db.query import resolve_run, run_document
+    from spindle_db.store import Database, DatabaseError
+
+    try:
+        with Database(arguments.db) as db, tempfile.TemporaryDirectory() as directory:
+            paths = []
+            for side, selector in (("base", arguments.base), ("new", arguments.new)):
+                run_id = resolve_run(db, selector, arguments.machine)
+                paths.append(Path(directory) / f"{side}-run-{run_id}.json")
+                paths[-1].write_text(json.dumps(run_document(db, run_id)))
+            comparison = compare_files(paths[0], paths[1], threshold=arguments.threshold, alpha=arguments.alpha,
+                                       resamples=arguments.resamples, unit=arguments.unit,
+                                       markdown=arguments.markdown, json_path=arguments.json, stream=sys.stdout,
+                                       colour=colour)
+    except DatabaseError as error:
+        raise ResultsError(str(error)) from None
+    return comparison.exit_code
+
+
 def main(argv: list[str]) -> int:
     arguments = parse_arguments(argv)
     colour = use_colour(arguments.colour)
     try:
-        comparison = compare_files(arguments.base, arguments.new, threshold=arguments.threshold,
+        if arguments.db:
+            return _compare_runs_in_db(arguments, colour)
+        comparison = compare_files(Path(arguments.base), Path(arguments.new), threshold=arguments.threshold,
                                    alpha=arguments.alpha, resamples=arguments.resamples,
                                    unit=arguments.unit, markdown=arguments.markdown, json_path=arguments.json,
-                                   stream=sys.stdout, colour=colour)
+                                   stream=sys.stdout, colour=colour, machine=arguments.machine)
     except ResultsError as error:
         sys.stderr.write(f"compare: error: {error}\n")
         return 2

@@ -83,7 +83,8 @@ def case_id_of(record: dict) -> str:
     return name.removesuffix("/manual_time")
 
 
-def _metric_value(record: dict, metric: str) -> float | None:
+def metric_value(record: dict, metric: str) -> float | None:
+    """metric_value: the record's positive, finite `metric`, or None (ns_per_op from ops and real_time if absent)."""
     value = record.get(metric)
     if value is None and metric == "ns_per_op" and record.get("ops") and record.get("real_time"):
         value = record["real_time"] * 1e6 / record["ops"]  # real_time is in ms
@@ -95,7 +96,29 @@ def _metric_value(record: dict, metric: str) -> float | None:
 UNITS = ("repetition", "round")
 
 
-def parse_results(document: Any, path: str, unit: str = "repetition") -> Results:
+def machine_records(document: dict, path: str, machine: str | None) -> tuple[list, dict]:
+    """machine_records: the records and context of one machine of a results file. A file merged from
+    several machines (`spindle merge`: records carry `machine_fingerprint`, context.machines lists them) is
+    never pooled: without `machine` it is refused, naming its machines. A file of one machine is used as
+    it is, whatever `machine` says."""
+    context = document["context"]
+    machines = context.get("machines") if isinstance(context.get("machines"), list) else []
+    machines = [m for m in machines if isinstance(m, dict)]
+    if len(machines) <= 1:
+        return document["benchmarks"], context
+    names = [str(m.get("name")) for m in machines]
+    if machine is None:
+        raise ResultsError(f"{path}: results of {len(names)} machines ({', '.join(names)}); they are never "
+                           f"pooled: choose one with --machine NAME")
+    chosen = [m for m in machines if machine in (m.get("name"), m.get("fingerprint"), m.get("host_name"))]
+    if not chosen:
+        raise ResultsError(f"{path}: no machine {machine!r} in it (machines: {', '.join(names)})")
+    fingerprint = chosen[0].get("fingerprint")
+    records = [r for r in document["benchmarks"] if isinstance(r, dict) and r.get("machine_fingerprint") == fingerprint]
+    return records, dict(context, env=chosen[0].get("env") or context.get("env"), machine=chosen[0])
+
+
+def parse_results(document: Any, path: str, unit: str = "repetition", machine: str | None = None) -> Results:
     """parse_results: validate a decoded JSON document and group its iteration records by case_id.
     unit 'repetition': every ok iteration record is one observation. unit 'round': the observations are
     the medians of each `ab_round` (the records of one process run, tagged by scripts/ab when merging),
@@ -109,9 +132,10 @@ def parse_results(document: Any, path: str, unit: str = "repetition") -> Results
     if context["spindle_schema"] != SUPPORTED_SCHEMA:
         raise ResultsError(f"{path}: spindle_schema {context['spindle_schema']!r} is not supported "
                            f"(this script reads {SUPPORTED_SCHEMA})")
+    records, context = machine_records(document, path, machine)
     cases: dict[str, CaseSamples] = {}
     rounds: dict[str, dict[Any, list[float]]] = {}
-    for record in document["benchmarks"]:
+    for record in records:
         if not isinstance(record, dict) or record.get("run_type", "iteration") != "iteration":
             continue
         case_id = case_id_of(record)
@@ -121,7 +145,7 @@ def parse_results(document: Any, path: str, unit: str = "repetition") -> Results
             samples = cases[case_id] = CaseSamples(case_id, workload, str(record.get("runtime", "")),
                                                    main_metric(workload))
         status = record.get("status", "failed" if record.get("error_occurred") else "ok")
-        value = _metric_value(record, samples.metric) if status == "ok" else None
+        value = metric_value(record, samples.metric) if status == "ok" else None
         if value is not None:
             if unit == "round":
                 if "ab_round" not in record:
@@ -140,7 +164,7 @@ def parse_results(document: Any, path: str, unit: str = "repetition") -> Results
     return Results(path, context, cases)
 
 
-def load_results(path: str | Path, unit: str = "repetition") -> Results:
+def load_results(path: str | Path, unit: str = "repetition", machine: str | None = None) -> Results:
     """load_results: read and parse one results file; ResultsError on any problem."""
     try:
         text = Path(path).read_text()
@@ -150,7 +174,7 @@ def load_results(path: str | Path, unit: str = "repetition") -> Results:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ResultsError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
-    return parse_results(document, str(path), unit)
+    return parse_results(document, str(path), unit, machine)
 
 
 def environment_differences(base: Results, new: Results) -> list[str]:

@@ -32,19 +32,33 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("-o", "--output", type=Path, help="output directory (default: <results>-report/)")
     parser.add_argument("--format", type=_formats, default=list(FORMATS),
                         help="chart files to write: png, svg or png,svg (default png,svg)")
-    parser.add_argument("--history", type=Path,
-                        help="a history file (scripts/history add): one trend chart per case, change points marked")
+    parser.add_argument("--history", metavar="FILE|DB",
+                        help="a history file (scripts/history add) or the results database (an SQLite file or a "
+                             "postgresql:// URL, scripts/db): one trend chart per series, change points marked")
+    parser.add_argument("--machine", help="with a database: only this machine's series (name or fingerprint prefix)")
     return parser.parse_args(argv)
 
 
-def _trend_charts(history_path: Path, output: Path, formats: list[str]) -> list:
-    """_trend_charts draws the history's trend charts (spindle_compare.trend) and returns them embedded."""
+def _load_history(source: str, machine: str | None) -> dict:
+    """_load_history: a history file, or the history of the results database when `source` is one."""
     from spindle_compare.history import load_history
+    from spindle_db.store import Database, looks_like_database
+
+    if not looks_like_database(source):
+        return load_history(Path(source))
+    from spindle_db.query import history_document
+
+    with Database(source) as db:
+        return history_document(db, machine)
+
+
+def _trend_charts(history_source: str, output: Path, formats: list[str], machine: str | None = None) -> list:
+    """_trend_charts draws the history's trend charts (spindle_compare.trend) and returns them embedded."""
     from spindle_compare.trend import write_trend_charts
 
     from . import html_report
 
-    paths = write_trend_charts(load_history(history_path), output, formats)
+    paths = write_trend_charts(_load_history(history_source, machine), output, formats)
     fmt = "png" if "png" in formats else "svg"
     return [html_report.EmbeddedChart(p.stem, f"Trend: {p.stem.removeprefix('trend-')}",
                                       "median per run in the history; change points marked", fmt, p.read_bytes())
@@ -73,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         embedded.append(html_report.EmbeddedChart(chart.name, chart.title, chart.caption, fmt,
                                                   paths[fmt].read_bytes()))
     if arguments.history:
-        embedded += _trend_charts(arguments.history, output, arguments.format)
+        embedded += _trend_charts(arguments.history, output, arguments.format, arguments.machine)
     report = output / "report.html"
     report.write_text(html_report.render(results, embedded), encoding="utf-8")
     (output / "summary.md").write_text(markdown_summary.render(results), encoding="utf-8")

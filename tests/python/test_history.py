@@ -26,15 +26,23 @@ def test_a_step_is_found_where_it_is():
 
 
 def test_two_steps_are_both_found_with_their_own_levels():
-    points = detect_change_points(step_series(2, [100, 130, 90], 8, sigma=0.02))
+    points = detect_change_points(step_series(2, [100, 130, 170], 8, sigma=0.02))
     assert [point.index for point in points] == [8, 16]
     assert points[0].after == pytest.approx(130, rel=0.03)
     assert points[1].before == pytest.approx(130, rel=0.03)
 
 
+def test_a_regression_and_its_over_fix_are_found_when_each_level_fills_half_a_window():
+    # Otava tests the first E-Divisive split of each 50-run window with a t-test; a level that returns
+    # below where it started inside one window (100 -> 130 -> 90) is found once each level is ~25 runs.
+    points = detect_change_points(step_series(2, [100, 130, 90], 30, sigma=0.02))
+    assert [point.index for point in points] == [30, 60]
+    assert points[1].relative_shift == pytest.approx(90 / 130 - 1, abs=0.03)
+
+
 def test_flat_noise_and_small_shifts_give_no_change_point():
     false_alarms = sum(bool(detect_change_points(step_series(seed, [100], 20))) for seed in range(100))
-    assert false_alarms <= 3          # alpha 0.01 per series, binary segmentation: a few at most
+    assert false_alarms <= 3          # a few at most
     assert detect_change_points(step_series(3, [100, 103], 10, sigma=0.005)) == []   # below min_shift
     assert detect_change_points([100.0] * 12) == []
     assert detect_change_points([100.0, 130.0]) == []   # too short to tell
