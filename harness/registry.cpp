@@ -51,7 +51,8 @@ std::string summary_of() {
 template <class R>
 RuntimeInfo runtime_info() {
   return {std::string(R::name), summary_of<R>(), R::caps, false, [] { return std::string(); },
-          [](const RuntimeOptions& o, const Requirements& r) { return std::string(R::limit_reason(o, r)); }};
+          [](const RuntimeOptions& o, const Requirements& r) { return std::string(R::limit_reason(o, r)); },
+          /*lacks_workload=*/{}};
 }
 
 template <class W>
