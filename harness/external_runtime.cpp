@@ -38,6 +38,7 @@ constexpr CapabilityName kCapabilityNames[] = {
     {"yield", &Capabilities::yield},
     {"parking", &Capabilities::parking},
     {"one_thread_per_task", &Capabilities::one_thread_per_task},
+    {"net", &Capabilities::net},
 };
 
 ExternalManifest parse_manifest(std::string_view text) {
@@ -54,6 +55,7 @@ ExternalManifest parse_manifest(std::string_view text) {
   m.record_labels = j.value("record_labels", std::vector<std::string>{});
   m.record_counters = j.value("record_counters", std::vector<std::string>{});
   m.missing = j.at("missing").get<std::string>();
+  m.process_per_repetition = j.value("process_per_repetition", std::vector<std::string>{});
   for (const auto& [key, value] : j.at("capabilities").items()) {
     auto it = std::find_if(std::begin(kCapabilityNames), std::end(kCapabilityNames),
                            [&](const CapabilityName& c) { return key == c.name; });
@@ -80,10 +82,16 @@ std::optional<std::string> ask(const ExternalManifest& m, const std::vector<std:
 
 class ExternalExecutor final : public CaseExecutor {
  public:
-  ExternalExecutor(const ExternalManifest& m, CaseSpec spec) : manifest_(m), spec_(std::move(spec)) {}
+  ExternalExecutor(const ExternalManifest& m, CaseSpec spec) : manifest_(m), spec_(std::move(spec)) {
+    const auto& fresh = manifest_.process_per_repetition;
+    if (std::find(fresh.begin(), fresh.end(), spec_.workload) != fresh.end()) {
+      per_repetition_ = true;
+      spec_.repetitions = 1;  // the program runs once per repetition, one repetition each time
+    }
+  }
 
   RepetitionOutcome run_repetition() override {
-    if (!started_) start();
+    if (!started_ || (per_repetition_ && pending_.empty() && failure_.empty())) start();
     if (pending_.empty()) {
       RepetitionOutcome out;
       out.error = failure_.empty() ? manifest_.program + " returned fewer records than repetitions" : failure_;
@@ -150,6 +158,7 @@ class ExternalExecutor final : public CaseExecutor {
 
   const ExternalManifest& manifest_;
   CaseSpec spec_;
+  bool per_repetition_ = false;  // a fresh process for every repetition (manifest: process_per_repetition)
   bool started_ = false;
   std::deque<RepetitionOutcome> pending_;
   std::string failure_;

@@ -23,6 +23,7 @@ struct ExternalManifest {
   std::vector<std::string> record_labels;    // string fields copied from each record (or the context)
   std::vector<std::string> record_counters;  // numeric fields copied from each record as counters
   std::string missing;                       // why the runtime is unavailable when the program is missing
+  std::vector<std::string> process_per_repetition;  // workloads whose every repetition gets a fresh process
   Capabilities caps;
 };
 

@@ -78,6 +78,21 @@ public final class SpindleTest {
     t.join(10_000);
     check(!t.isAlive(), "close releases every parked receiver");
     check(release.recv() == null, "recv on a closed channel returns null at once");
+
+    Gate gate = new Gate();
+    WaitGroup passed = new WaitGroup();
+    passed.add(100);
+    for (int i = 0; i < 100; i++)
+      Workloads.spawn(() -> {
+        gate.await();
+        passed.done();
+      });
+    Thread.sleep(20);
+    gate.open();
+    Thread g = Thread.ofVirtual().start(passed::await);
+    g.join(10_000);
+    check(!g.isAlive(), "open releases every parked waiter");
+    gate.await();  // returns at once once open
   }
 
   // With 2 carriers, 50 virtual threads parked in Channel.recv must leave the carriers free for the sender;
