@@ -65,34 +65,29 @@ public final class SpindleTest {
     check(sent.get(), "send returns after the hand-off");
 
     Channel<Object> release = new Channel<>();
-    WaitGroup done = new WaitGroup();
-    done.add(3);
-    for (int i = 0; i < 3; i++)
-      Workloads.spawn(() -> {
-        check(release.recv() == null, "a receiver released by close gets null");
-        done.done();
-      });
-    Thread.sleep(20);
-    release.close();
-    Thread t = Thread.ofVirtual().start(done::await);
-    t.join(10_000);
-    check(!t.isAlive(), "close releases every parked receiver");
+    releasesEveryWaiter(3, () -> check(release.recv() == null, "a receiver released by close gets null"), release::close,
+        "close releases every parked receiver");
     check(release.recv() == null, "recv on a closed channel returns null at once");
 
     Gate gate = new Gate();
+    releasesEveryWaiter(100, gate::await, gate::open, "open releases every parked waiter");
+    gate.await();  // returns at once once open
+  }
+
+  // releasesEveryWaiter: `n` virtual threads run `wait`, then `release` must let all of them through.
+  static void releasesEveryWaiter(int n, Runnable wait, Runnable release, String what) throws InterruptedException {
     WaitGroup passed = new WaitGroup();
-    passed.add(100);
-    for (int i = 0; i < 100; i++)
+    passed.add(n);
+    for (int i = 0; i < n; i++)
       Workloads.spawn(() -> {
-        gate.await();
+        wait.run();
         passed.done();
       });
     Thread.sleep(20);
-    gate.open();
-    Thread g = Thread.ofVirtual().start(passed::await);
-    g.join(10_000);
-    check(!g.isAlive(), "open releases every parked waiter");
-    gate.await();  // returns at once once open
+    release.run();
+    Thread t = Thread.ofVirtual().start(passed::await);
+    t.join(10_000);
+    check(!t.isAlive(), what);
   }
 
   // With 2 carriers, 50 virtual threads parked in Channel.recv must leave the carriers free for the sender;
