@@ -241,3 +241,14 @@ def test_machines_with_different_fingerprints_are_kept_apart(three_shards, tmp_p
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT COUNT(*) FROM machine").fetchone()[0] == 2
         assert connection.execute("SELECT COUNT(*) FROM run").fetchone()[0] == 2
+
+    # The report across machines, from the merged file and from the database: side by side, never pooled.
+    for source, out_dir in (([out], tmp_path / "report"), (["--db", db], tmp_path / "db-report")):
+        p = script("report", *source, "-o", out_dir, "--format", "png", "--ratio-to", "pool")
+        assert p.returncode == 0, p.stderr
+        table = (out_dir / "machines.md").read_text()
+        assert "# Across machines: ratio to pool" in table
+        assert all(name in table.splitlines()[6] for name in names), table
+        assert "| tasks=10, 1 worker | pool |" in table
+        assert (out_dir / "machines-spawn-million.png").exists()
+        assert any(d.name.startswith("machine-") and (d / "report.html").exists() for d in out_dir.iterdir())
