@@ -50,7 +50,7 @@ def test_skynet_10000_checks_out(runtime):
         assert r[PEERS[runtime]]
         assert r["real_time"] > 0 and r["ns_per_op"] > 0
     if runtime == "java-vthreads":
-        assert all(r["jit_warmup_repetitions"] == 2 and r["jvm_heap_committed_bytes"] > 0 for r in iters)
+        assert all(2 <= r["jit_warmup_repetitions"] <= 100 and r["jvm_heap_committed_bytes"] > 0 for r in iters)
     assert json.loads(p.stdout)["context"]["env"][PEERS[runtime]]
 
 

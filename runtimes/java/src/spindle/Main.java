@@ -24,20 +24,20 @@ public final class Main {
   static final int MAX_REPETITIONS = 10_000;
   static final String RUNTIME = "java-vthreads";
   /**
-   * JIT warm-up: timed workloads first run this many whole repetitions that are discarded (the same rule
-   * for every runtime with a JIT; go and tokio are compiled ahead of time and have none). memory-per-task
-   * has none: its figure is memory, and a warm-up's heap would hide the growth.
+   * JIT warm-up: timed workloads first run whole repetitions that are discarded — at least
+   * JIT_WARMUP_MIN_REPETITIONS and until JIT_WARMUP_MIN_SECONDS have passed (a 10 ms case needs many to
+   * get its hot paths compiled, a 1 s case two), at most JIT_WARMUP_MAX_REPETITIONS; every record says how
+   * many. The same rule holds for every runtime with a JIT; go and tokio are compiled ahead of time and
+   * have none. memory-per-task has none: its figure is memory, and a warm-up's heap would hide the growth.
    */
-  static final int JIT_WARMUP_REPETITIONS = 2;
+  static final int JIT_WARMUP_MIN_REPETITIONS = 2;
+  static final double JIT_WARMUP_MIN_SECONDS = 1.0;
+  static final int JIT_WARMUP_MAX_REPETITIONS = 100;
   static final String USAGE =
       "usage: spindle-java --workload W [--param k=v]... [--workers N] [--repetitions N] | spindle-java list | spindle-java version";
 
   /** One fully resolved command line. */
-  record CaseSpec(Params.WorkloadSpec workload, Map<String, Long> params, int workers, int repetitions) {
-    int warmups() {
-      return workload.measuresMemory() ? 0 : JIT_WARMUP_REPETITIONS;
-    }
-  }
+  record CaseSpec(Params.WorkloadSpec workload, Map<String, Long> params, int workers, int repetitions) {}
 
   public static void main(String[] args) {
     System.exit(run(args, System.out, System.err));
@@ -198,22 +198,26 @@ public final class Main {
       if (why != null) {
         Workloads.Outcome o = Workloads.Outcome.limited(0, 0, why);
         Usage.Snapshot zero = new Usage.Snapshot(0, 0, 0, 0, 0);
-        records.add(record(c, name, 0, new Measured(o, 0, zero, zero, new GcTotals(0, 0), new GcTotals(0, 0), 0)));
+        records.add(record(c, name, 0, new Measured(o, 0, zero, zero, new GcTotals(0, 0), new GcTotals(0, 0), 0), 0));
         return records;
       }
     }
-    for (int w = 0; w < c.warmups(); w++) {
+    int warmups = 0;
+    long warmupStart = System.nanoTime();
+    while (!c.workload().measuresMemory() && warmups < JIT_WARMUP_MAX_REPETITIONS
+           && (warmups < JIT_WARMUP_MIN_REPETITIONS || System.nanoTime() - warmupStart < JIT_WARMUP_MIN_SECONDS * 1e9)) {
       Measured m = measure(c);
+      warmups++;
       if (!m.outcome().checksumOk) {  // a warm-up that fails or stops is the case's verdict
-        records.add(record(c, name, 0, m));
+        records.add(record(c, name, 0, m, warmups));
         return records;
       }
     }
-    for (int rep = 0; rep < c.repetitions(); rep++) records.add(record(c, name, rep, measure(c)));
+    for (int rep = 0; rep < c.repetitions(); rep++) records.add(record(c, name, rep, measure(c), warmups));
     return records;
   }
 
-  static Json record(CaseSpec c, String name, int rep, Measured m) {
+  static Json record(CaseSpec c, String name, int rep, Measured m, int warmups) {
     Workloads.Outcome o = m.outcome();
     String status = !o.limit.isEmpty() ? "limit" : o.checksumOk ? "ok" : "failed";
     String reason = !o.limit.isEmpty() ? o.limit : o.reason;
@@ -236,7 +240,7 @@ public final class Main {
         .num("voluntary_csw", m.after().voluntaryCsw() - m.before().voluntaryCsw())
         .num("involuntary_csw", m.after().involuntaryCsw() - m.before().involuntaryCsw())
         .num("user_cpu_s", user).num("sys_cpu_s", sys)
-        .num("jit_warmup_repetitions", c.warmups())
+        .num("jit_warmup_repetitions", warmups)
         .num("jvm_heap_committed_bytes", o.memory != null ? o.memory.heapCommittedBytes() : m.heapCommitted())
         .num("jvm_gc_count", m.gcAfter().count() - m.gcBefore().count())
         .num("jvm_gc_ms", m.gcAfter().millis() - m.gcBefore().millis());
@@ -259,7 +263,7 @@ public final class Main {
         .str("date", OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME))
         .str("host_name", host).str("executable", "spindle-java")
         .num("num_cpus", Runtime.getRuntime().availableProcessors()).num("spindle_schema", SPINDLE_SCHEMA)
-        .str("java_version", version()).num("carriers", c.workers()).num("jit_warmup_repetitions", c.warmups())
+        .str("java_version", version()).num("carriers", c.workers())
         .num("jvm_max_heap_bytes", Runtime.getRuntime().maxMemory())
         .str("jvm_gc", String.join(", ", ManagementFactory.getGarbageCollectorMXBeans().stream().map(GarbageCollectorMXBean::getName).toList()));
     List<String> bodies = records.stream().map(Json::render).toList();
