@@ -28,6 +28,12 @@ type outcome struct {
 	TasksCreated int64
 	Ops          int64
 	Memory       *MemoryFigures // memory-per-task only
+	Echo         *EchoFigures   // echo only
+	Idle         *IdleFigures   // idle-connections only
+	// ConnectionsReached: echo's clients that finished all messages, idle-connections' parked goroutines.
+	ConnectionsReached *int64
+	// ClientProcess (network workloads): 1 when the client side ran in a second process, else 0.
+	ClientProcess *int
 }
 
 // MemoryFigures are memory-per-task's extra counters.
@@ -89,6 +95,10 @@ type record struct {
 	UserCPUSeconds  float64 `json:"user_cpu_s"`
 	SysCPUSeconds   float64 `json:"sys_cpu_s"`
 	*MemoryFigures
+	*EchoFigures
+	*IdleFigures
+	ConnectionsReached *int64 `json:"connections_reached,omitempty"`
+	ClientProcess      *int   `json:"client_process,omitempty"`
 }
 
 type document struct {
@@ -99,6 +109,9 @@ type document struct {
 const usageLine = "usage: spindle-go --workload W [--param k=v]... [--workers N] [--repetitions N] | spindle-go list | spindle-go version"
 
 func main() {
+	if addr := os.Getenv(clientProcessEnv); addr != "" {
+		os.Exit(runClientProcess(addr, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -214,12 +227,17 @@ func runCase(c caseSpec) document {
 		GOMAXPROCS:    runtime.GOMAXPROCS(0),
 	}, Benchmarks: []record{}}
 	name := c.workload.caseName(c.params, c.workers)
+	why := ""
 	if c.workload.AliveAtOnce != nil {
-		if why := refuseIfTooBig(c.workload.AliveAtOnce(c.params)); why != "" {
-			// Refused before it starts: one record, nothing spawned.
-			doc.Benchmarks = append(doc.Benchmarks, makeRecord(c, name, 0, outcome{Limit: why}, 0, usageSnapshot{}, usageSnapshot{}))
-			return doc
-		}
+		why = refuseIfTooBig(c.workload.AliveAtOnce(c.params))
+	}
+	if why == "" && c.workload.Refuse != nil {
+		why = c.workload.Refuse(c.params)
+	}
+	if why != "" {
+		// Refused before it starts: one record, nothing spawned.
+		doc.Benchmarks = append(doc.Benchmarks, makeRecord(c, name, 0, outcome{Limit: why}, 0, usageSnapshot{}, usageSnapshot{}))
+		return doc
 	}
 	for rep := 0; rep < c.repetitions; rep++ {
 		runtime.GC()
@@ -243,13 +261,17 @@ func makeRecord(c caseSpec, name string, rep int, out outcome, elapsed time.Dura
 		TimeUnit: "ms", CaseID: name, Runtime: "go", Workload: c.workload.Name,
 		Params: c.params, Workers: c.workers, Status: "ok",
 		ChecksumOK: out.ChecksumOK, TasksCreated: out.TasksCreated, GoVersion: runtime.Version(),
-		Ops:            out.Ops,
-		PeakRSSBytes:   after.maxRSSBytes,
-		VoluntaryCSW:   after.voluntaryCSW - before.voluntaryCSW,
-		InvoluntaryCSW: after.involuntaryCSW - before.involuntaryCSW,
-		UserCPUSeconds: after.userCPU - before.userCPU,
-		SysCPUSeconds:  after.sysCPU - before.sysCPU,
-		MemoryFigures:  out.Memory,
+		Ops:                out.Ops,
+		PeakRSSBytes:       after.maxRSSBytes,
+		VoluntaryCSW:       after.voluntaryCSW - before.voluntaryCSW,
+		InvoluntaryCSW:     after.involuntaryCSW - before.involuntaryCSW,
+		UserCPUSeconds:     after.userCPU - before.userCPU,
+		SysCPUSeconds:      after.sysCPU - before.sysCPU,
+		MemoryFigures:      out.Memory,
+		EchoFigures:        out.Echo,
+		IdleFigures:        out.Idle,
+		ConnectionsReached: out.ConnectionsReached,
+		ClientProcess:      out.ClientProcess,
 	}
 	switch {
 	case out.Limit != "":

@@ -164,8 +164,9 @@ func TestListAndVersion(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &list); err != nil {
 		t.Fatal(err)
 	}
-	if list.Runtime != "go" || len(list.Workloads) != 5 || list.Workloads[3].Name != "skynet" ||
-		!list.Workloads[3].Params[0].PowerOf10 || list.Workloads[0].Params[0].Default != 1_000_000 {
+	if list.Runtime != "go" || len(list.Workloads) != 7 || list.Workloads[3].Name != "skynet" ||
+		!list.Workloads[3].Params[0].PowerOf10 || list.Workloads[0].Params[0].Default != 1_000_000 ||
+		list.Workloads[5].Name != "echo" || len(list.Workloads[5].Params) != 4 || list.Workloads[6].Name != "idle-connections" {
 		t.Errorf("list %+v", list)
 	}
 }
@@ -177,6 +178,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The network workloads re-execute this binary as their client process (net_limits.go).
+	if addr := os.Getenv(clientProcessEnv); addr != "" {
+		os.Exit(runClientProcess(addr, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	code := m.Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
@@ -233,20 +238,25 @@ func TestBuiltProgramBadInputExits2WithOneLine(t *testing.T) {
 	}
 }
 
-func TestBuiltProgramRunsAFreshProcess(t *testing.T) {
-	bin := builtProgram(t)
-	out, err := exec.Command(bin, "--workload", "memory-per-task", "--param", "tasks=20000", "--workers", "1").Output()
+// runBuilt runs the built program with args and returns its one record; GOMAXPROCS must be `workers`.
+func runBuilt(t *testing.T, workers int, args ...string) record {
+	t.Helper()
+	out, err := exec.Command(builtProgram(t), args...).Output()
 	if err != nil {
-		t.Fatalf("run: %v", err)
+		t.Fatalf("run %v: %v", args, err)
 	}
 	var doc document
 	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Context.GOMAXPROCS != 1 || len(doc.Benchmarks) != 1 {
+	if doc.Context.GOMAXPROCS != workers || len(doc.Benchmarks) != 1 {
 		t.Fatalf("context %+v, %d records", doc.Context, len(doc.Benchmarks))
 	}
-	r := doc.Benchmarks[0]
+	return doc.Benchmarks[0]
+}
+
+func TestBuiltProgramRunsAFreshProcess(t *testing.T) {
+	r := runBuilt(t, 1, "--workload", "memory-per-task", "--param", "tasks=20000", "--workers", "1")
 	if r.Status != "ok" || r.MemoryFigures == nil || r.TasksReached != 20000 {
 		t.Fatalf("record %+v", r)
 	}

@@ -30,6 +30,9 @@ type workloadSpec struct {
 	// AliveAtOnce is how many goroutines the workload keeps alive at the same time, where that is known
 	// up front (nil otherwise); memory_guard.go refuses a case whose stacks alone cannot fit.
 	AliveAtOnce func(params) int64 `json:"-"`
+	// Refuse, if set, returns why a case cannot run on this machine (a limit: descriptors, ports, memory),
+	// checked once before the first repetition; "" lets it run.
+	Refuse func(params) string `json:"-"`
 }
 
 // params maps a parameter name to its effective value; it always holds every parameter of its workload.
@@ -60,6 +63,18 @@ var workloads = []workloadSpec{
 	{
 		Name: "memory-per-task", Run: runMemoryPerTask, Prepare: prepareMemoryPerTask, AliveAtOnce: paramTasks,
 		Params: []paramSpec{{Name: "tasks", Default: 100_000, Min: 1, Max: 10_000_000}},
+	},
+	{
+		Name: "echo", Run: runEcho, Refuse: refuseEcho,
+		Params: []paramSpec{
+			{Name: "connections", Default: 100, Min: 1, Max: 100_000},
+			{Name: "messages", Default: 1_000, Min: 1, Max: 1_000_000_000},
+			{Name: "bytes", Default: 64, Min: 1, Max: 1_048_576},
+			{Name: "rate", Default: 0, Min: 0, Max: 1_000_000_000}},
+	},
+	{
+		Name: "idle-connections", Run: runIdleConnections, Prepare: prepareMemoryPerTask, Refuse: refuseIdleConnections,
+		Params: []paramSpec{{Name: "connections", Default: 1_000, Min: 1, Max: 100_000}},
 	},
 }
 

@@ -17,6 +17,8 @@ func TestDefaultsMatchTheDesign(t *testing.T) {
 		"context-switch-storm": {"tasks": 1_000, "yields": 1_000},
 		"skynet":               {"leaves": 1_000_000},
 		"memory-per-task":      {"tasks": 100_000},
+		"echo":                 {"connections": 100, "messages": 1_000, "bytes": 64, "rate": 0},
+		"idle-connections":     {"connections": 1_000},
 	}
 	if len(workloads) != len(want) {
 		t.Fatalf("%d workloads, want %d", len(workloads), len(want))
