@@ -9,8 +9,8 @@ from typing import Sequence
 import numpy as np
 
 DEFAULT_MIN_SHIFT = 0.05   # a relative change of the level smaller than this is never a change point
-DEFAULT_ALPHA = 3e-5       # Otava's max p-value (its split step uses 10x that); chosen by changepoint_eval.py
-DEFAULT_WINDOW = 50        # Otava's sliding window (its default), in runs; chosen by changepoint_eval.py
+DEFAULT_ALPHA = 1e-4       # per series: Otava's max p-value is alpha * window / runs (see below)
+DEFAULT_WINDOW = 200       # Otava's sliding window (its default is 50), in runs; chosen by changepoint_eval.py
 MIN_LENGTH = 6             # shorter series are not searched
 
 
@@ -39,7 +39,10 @@ def detect_change_points(series: Sequence[float], *, min_shift: float = DEFAULT_
     # Otava's t-test is run on log values: run-to-run noise is multiplicative and skewed, and logs make it
     # closer to the normal noise the test assumes. Its own relative-change filter would then read log means,
     # so the shift filter is ours, on segment medians.
-    points, _weak = compute_change_points(np.log(values).tolist(), window_len=window, max_pvalue=alpha,
+    # A long series is searched window by window, so its false alarms add up: Otava's p-value limit is
+    # alpha shared by the windows (alpha * window / runs, Bonferroni), keeping ~alpha per series at any length.
+    max_pvalue = alpha * min(1.0, window / values.size)
+    points, _weak = compute_change_points(np.log(values).tolist(), window_len=window, max_pvalue=max_pvalue,
                                           min_magnitude=0.0)
     p_values = {int(point.index): float(point.stats.pvalue) for point in points}
     while True:   # drop the weakest point below min_shift, then look again at its neighbours' new segments

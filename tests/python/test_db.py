@@ -153,8 +153,9 @@ def test_a_1000_run_history_of_the_full_case_set_answers_within_5_s(tmp_path):
     database = tmp_path / "big.db"
     with Database(database) as db:
         planted = generate_history(db, QUICK, runs=1000, case_ids=case_ids)
-    timings = []
+    timings, loads = [], []
     for _ in range(2):   # the faster of two tries: a shared 2-core machine has other work at times
+        loads.append(os.getloadavg()[0])
         started = time.perf_counter()
         p = run_script("history", "changes", "--db", database)
         timings.append(time.perf_counter() - started)
@@ -163,7 +164,10 @@ def test_a_1000_run_history_of_the_full_case_set_answers_within_5_s(tmp_path):
     assert f"in {len(case_ids)} series (1 machines) over 1000 runs" in p.stdout
     found = {line.split(" ")[2] for line in p.stdout.splitlines() if line.startswith("synthetic ")}
     assert len(found & set(planted)) >= len(planted) // 2, "most planted 10% shifts are found"
-    assert seconds <= 5.0, f"history changes took {seconds:.1f} s"
+    if seconds > 5.0 and min(loads) > 2 * (os.cpu_count() or 1):
+        pytest.skip(f"history changes took {seconds:.1f} s, but the load average was {min(loads):.1f} on "
+                    f"{os.cpu_count()} cores: another job owns the machine, the time goal cannot be judged")
+    assert seconds <= 5.0, f"history changes took {seconds:.1f} s (load average {min(loads):.1f})"
 
 
 def test_bad_input_exits_2_naming_it(tmp_path):
