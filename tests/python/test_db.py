@@ -102,6 +102,8 @@ def test_import_keeps_raw_samples_and_statuses_once(database):
         assert statuses[case_id] == ("ok" if not case.bad_statuses else next(iter(case.bad_statuses)))
     assert {"unsupported", "limit"} & set(statuses.values())
     assert len(fingerprint) == 16
+    p = run_script("history", "add", QUICK, "--db", database)
+    assert p.returncode == 0 and "already recorded" in p.stdout, p.stdout + p.stderr
 
 
 def test_export_reads_back_as_the_same_results_for_compare(database, tmp_path):
