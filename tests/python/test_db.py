@@ -185,3 +185,13 @@ def test_bad_input_exits_2_naming_it(tmp_path):
     assert p.returncode == 2 and "run '42': no such run" in p.stderr
     p = run_script("db", "runs", "--db", "postgresql://nobody@127.0.0.1:1/none")
     assert p.returncode == 2 and "cannot connect" in p.stderr
+
+
+def test_the_fingerprint_matches_the_harness():
+    """scripts/spindle_db/machine.py hashes the same text as harness/machine.cpp (tests/unit/shard_test.cpp
+    expects the same value for the same context)."""
+    from spindle_db.machine import machine_identity
+    context = {"host_name": "box", "caches": [{"type": "Data", "level": 1, "size": 32768, "num_sharing": 1}],
+               "env": {"cpu_model": "X", "cores": 2, "memory_bytes": 24 << 30, "kernel": "Linux 6 x86_64",
+                       "virtualization": "kvm"}}
+    assert machine_identity(context)["fingerprint"] == "d1c4dbaa2e43de17"
