@@ -17,7 +17,9 @@
 #include "runtimes/fiber/fiber_runtime.h"
 #include "runtimes/pool/pool_runtime.h"
 #include "runtimes/thread/thread_runtime.h"
+#include "runtimes/os/net.h"
 #include "workloads/context_switch_storm.h"
+#include "workloads/echo.h"
 #include "workloads/fault_injection.h"
 #include "workloads/memory_per_task.h"
 #include "workloads/ping_pong.h"
@@ -32,7 +34,7 @@ struct TypeList {};
 
 // ---- the registration lists --------------------------------------------------------------------
 using InProcessRuntimes = TypeList<ThreadRuntime, PoolRuntime, FiberRuntime, BoostFiberRuntime>;
-using AllWorkloads = TypeList<SpawnMillion, PingPong, ContextSwitchStorm, Skynet, MemoryPerTask,
+using AllWorkloads = TypeList<SpawnMillion, PingPong, ContextSwitchStorm, Skynet, MemoryPerTask, Echo,
                               FaultWorkload<Fault::crash>, FaultWorkload<Fault::hang>, FaultWorkload<Fault::checksum>>;
 // --------------------------------------------------------------------------------------------------
 
@@ -131,6 +133,7 @@ constexpr CapabilityText kCapabilityTexts[] = {
      "parents that wait in channel recv for their children"},
     {&Requirements::yield, &Capabilities::yield, "a yield that switches to another ready task"},
     {&Requirements::parking, &Capabilities::parking, "very many tasks parked at once"},
+    {&Requirements::net, &Capabilities::net, "loopback TCP sockets (the net capability)"},
 };
 
 }  // namespace

@@ -29,6 +29,7 @@ struct Capabilities {
   bool yield = false;               // R::yield() lets another ready task run
   bool parking = false;             // very many tasks can be blocked at once without holding a worker
   bool one_thread_per_task = false; // every task is an OS thread: machine thread limits apply
+  bool net = false;                 // R::Net: loopback TCP sockets (runtimes/os/net.h), see NetRuntime
 };
 
 // Requirements: what one workload case needs from a runtime.
@@ -37,7 +38,9 @@ struct Requirements {
   bool fork_join_channels = false;
   bool yield = false;
   bool parking = false;
+  bool net = false;
   std::uint64_t concurrent_tasks = 1;  // tasks that must be alive at the same time, at worst
+  std::uint64_t connections = 0;       // loopback connections open at once (fds, ephemeral ports)
 };
 
 // Runtime: the concept. `rt.run(f)` runs `f` as the root task and returns when it and every task spawned
@@ -66,6 +69,15 @@ concept Runtime =
   { ch.close() };
   { R::yield() };
   { R::sleep_for(std::chrono::nanoseconds{1}) };
+};
+
+// NetRuntime: a runtime with the optional `net` capability. R::Net is os::Net<Policy> (runtimes/os/net.h):
+// listen on loopback (port 0), accept, connect, read, write, close, each with a deadline, every failure a
+// NetError naming the operation and errno. How a task waits on a socket is the runtime's (its Policy).
+template <class R>
+concept NetRuntime = Runtime<R> && R::caps.net && requires(typename R::Net::Socket& s) {
+  { R::Net::listen(1) } -> std::same_as<typename R::Net::Socket>;
+  { R::Net::port(s) } -> std::convertible_to<std::uint16_t>;
 };
 
 // default_workers: the number of online CPUs (at least 1).

@@ -12,6 +12,7 @@
 #include "runtimes/fiber/channel.h"
 #include "runtimes/fiber/scheduler.h"
 #include "runtimes/fiber/wait_group.h"
+#include "runtimes/os/net.h"
 #include "runtimes/runtime.h"
 
 namespace spindle {
@@ -24,7 +25,8 @@ class FiberRuntime {
                                      .fork_join_channels = true,
                                      .yield = true,
                                      .parking = true,
-                                     .one_thread_per_task = false};
+                                     .one_thread_per_task = false,
+                                     .net = true};
 
   // limit_reason: empty when the case fits; otherwise why not (unknown stack policy, stack size below the
   // minimum, or concurrent_tasks parked fibers exceeding available memory, address space or commit limit).
@@ -32,7 +34,8 @@ class FiberRuntime {
   // config_for: the library configuration for `options`; throws std::invalid_argument on a bad policy.
   static fiber::Config config_for(const RuntimeOptions& options);
 
-  explicit FiberRuntime(const RuntimeOptions& options) : scheduler_(config_for(options)) {}
+  explicit FiberRuntime(const RuntimeOptions& options) : options_(options), scheduler_(config_for(options)) {}
+  const RuntimeOptions& options() const noexcept { return options_; }
 
   template <class F>
   void run(F&& root) { scheduler_.run(std::forward<F>(root)); }
@@ -49,7 +52,28 @@ class FiberRuntime {
 
   fiber::Scheduler& scheduler() noexcept { return scheduler_; }
 
+  // NetPolicy: non-blocking sockets registered with the scheduler's netpoller; a would-block op parks the
+  // fiber on it (README "The netpoller"). A socket made outside a fiber waits with poll(2).
+  struct NetPolicy {
+    static constexpr bool nonblocking = true;
+    static void* attach(int fd) {
+      fiber::Fiber* f = fiber::Scheduler::current_fiber();
+      return f != nullptr ? f->scheduler->netpoller().open(fd) : nullptr;
+    }
+    static void detach(void* handle) {
+      auto* pd = static_cast<fiber::PollDesc*>(handle);
+      pd->owner->close(pd);
+    }
+    static bool wait(void* handle, int fd, bool write, os::Deadline deadline) {
+      if (handle == nullptr) return os::poll_fd(fd, write, deadline);
+      auto* pd = static_cast<fiber::PollDesc*>(handle);
+      return pd->owner->wait(pd, write, deadline.time_since_epoch().count());
+    }
+  };
+  using Net = os::Net<NetPolicy>;
+
  private:
+  RuntimeOptions options_;
   fiber::Scheduler scheduler_;
 };
 

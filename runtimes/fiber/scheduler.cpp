@@ -139,9 +139,13 @@ struct alignas(64) Worker {
   void retire_stack(Fiber* f);
 
   void loop();
-  inline Fiber* find_local_work();
+  // find_local_work: `may_poll` false where the caller holds a SpinLock (park): polling takes PollDesc
+  // locks and must never run under another lock.
+  inline Fiber* find_local_work(bool may_poll = true);
   Fiber* pick_pinned_or_ring();
-  Fiber* find_slow_local_work();
+  Fiber* find_slow_local_work(bool may_poll);
+  bool poll_network_now();
+  Fiber* poll_network_blocking();
   void push_spawned(Fiber* f);
   void spill_spawn_stack(std::uint32_t n);
   Fiber* idle_search();
@@ -430,11 +434,12 @@ void Worker::poll_timers() {
   }
 }
 
-// find_local_work: runnext, the spawn stack, the local ring, due timers, the global queue. Owner only.
-inline Fiber* Worker::find_local_work() {
+// find_local_work: runnext, the spawn stack, the local ring, due timers, the global queue; every 61st
+// round also the netpoller (without blocking) and the global queue first. Owner only.
+inline Fiber* Worker::find_local_work(bool may_poll) {
   ++tick;
   if ((tick % kGlobalFairness == 0) | !timers.empty() | sched->stop_.load(std::memory_order_relaxed)) [[unlikely]]
-    return find_slow_local_work();
+    return find_slow_local_work(may_poll);
   if (Fiber* f = runq.pop_runnext()) return f;
   if (spawn_count != 0) {
     if (spawn_count > 1 && sched->idle_workers()) [[unlikely]] spill_spawn_stack(spawn_count / 2);
@@ -457,9 +462,12 @@ Fiber* Worker::pick_pinned_or_ring() {
   return take_from_global();
 }
 
-Fiber* Worker::find_slow_local_work() {
+Fiber* Worker::find_slow_local_work(bool may_poll) {
   if (sched->stop_.load(std::memory_order_relaxed)) return nullptr;
   if (tick % kGlobalFairness == 0) {
+    // A busy worker polls the network now and then, so readiness is never starved by CPU work (Go's
+    // findRunnable polls before stealing; sysmon polls when nobody has for 10 ms).
+    if (may_poll) poll_network_now();
     if (Fiber* f = take_from_global()) return f;
   }
   if (!timers.empty() && ((tick & 7) == 0 || (runq.empty() && pinned_head == nullptr))) poll_timers();
@@ -521,6 +529,7 @@ Fiber* Worker::idle_search() {
   if (spinning) {
     for (int round = 0; round < kSpinRounds && !sched->stop_.load(std::memory_order_relaxed); ++round) {
       Fiber* f = copy ? pop_pinned() : nullptr;  // posted to our inbox while we spin
+      if (f == nullptr && round == 0 && poll_network_now()) f = find_local_work(false);
       if (f == nullptr) f = steal(round == kSpinRounds - 1);
       if (f == nullptr && !timers.empty()) {
         poll_timers();
@@ -537,6 +546,13 @@ Fiber* Worker::idle_search() {
     }
     spinning = false;
     sched->spinners_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  // With sockets registered, one idle worker sleeps in epoll_wait instead of the futex (the same protocol).
+  if (sched->netpoller_->active()) {
+    int none = -1;
+    if (sched->poll_owner_.load(std::memory_order_relaxed) == -1 &&
+        sched->poll_owner_.compare_exchange_strong(none, index, std::memory_order_acq_rel))
+      return poll_network_blocking();
   }
   // Phase 1: announce. Phase 2: recheck everything a notifier could have published before it read
   // sleepers_. Phase 3: sleep unless idle_epoch_ moved since we read it.
@@ -558,6 +574,56 @@ Fiber* Worker::idle_search() {
   // notify_work counted us as a spinner before waking us (wake_all only wakes to stop; counts no longer matter).
   spinning = woken;
   return nullptr;
+}
+
+// poll_network_now: when nobody else polls, collects ready sockets without blocking and readies their
+// fibers (where a channel wake-up would put them). True when it readied any.
+bool Worker::poll_network_now() {
+  Netpoller& np = *sched->netpoller_;
+  if (!np.active() || sched->poll_owner_.load(std::memory_order_relaxed) != -1) return false;
+  int none = -1;
+  if (!sched->poll_owner_.compare_exchange_strong(none, index, std::memory_order_acq_rel)) return false;
+  IntrusiveStack<Fiber> fibers;
+  np.poll(0, fibers);
+  sched->poll_owner_.store(-1, std::memory_order_release);
+  if (fibers.empty()) return false;
+  Scheduler::ready_all(fibers);
+  return true;
+}
+
+// poll_network_blocking: idle_search's sleep for the worker that holds the poll duty. The same two-phase
+// protocol as the futex sleep (announce as a sleeper, recheck, sleep), but in epoll_wait with the next
+// timer as timeout; a notifier that finds no futex sleeper interrupts it through the eventfd and hands it
+// a spinner slot (Scheduler::give_slot_to_poller). Returns a readied fiber to run, or null.
+Fiber* Worker::poll_network_blocking() {
+  Netpoller& np = *sched->netpoller_;
+  sleeping.store(true, std::memory_order_seq_cst);
+  sched->poll_blocked_.store(true, std::memory_order_seq_cst);
+  sched->sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  IntrusiveStack<Fiber> fibers;
+  if (!sched->work_visible(*this)) {
+    std::int64_t timeout = -1;
+    if (!timers.empty()) timeout = std::max<std::int64_t>(0, timers.front().deadline_ns - now_ns());
+    np.poll(timeout, fibers);
+  }
+  sched->poll_blocked_.store(false, std::memory_order_seq_cst);
+  sched->sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  sleeping.store(false, std::memory_order_relaxed);
+  sched->poll_owner_.store(-1, std::memory_order_release);
+  // Slots handed to us while we were blocked: one makes us a spinner, the rest are dropped.
+  int slots = sched->poll_slots_.exchange(0, std::memory_order_seq_cst);
+  if (slots > 1) sched->spinners_.fetch_sub(slots - 1, std::memory_order_seq_cst);
+  spinning = slots > 0;
+  Fiber* mine = fibers.pop();
+  if (mine != nullptr) {
+    if (Worker* home = home_of(mine); home != nullptr && home != this) {  // copy policy: pinned elsewhere
+      home->post(mine);
+      mine = nullptr;
+    }
+  }
+  Scheduler::ready_all(fibers);
+  return mine;
 }
 
 void Worker::loop() {
@@ -708,6 +774,7 @@ Scheduler::Scheduler(const Config& config)
   config_.workers = n;
   const bool copy = config.stack_policy == StackPolicy::copy;
   const std::size_t shared_size = config.stack_size ? config.stack_size : kDefaultSharedStackSize;
+  netpoller_ = std::make_unique<Netpoller>();
   workers_.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i, copy, shared_size));
   for (auto& w : workers_) w->thread = std::thread([wp = w.get()] { wp->loop(); });
@@ -816,12 +883,29 @@ void Scheduler::notify_work() {
   int expected = 0;
   if (!spinners_.compare_exchange_strong(expected, 1, std::memory_order_seq_cst)) return;
   idle_epoch_.fetch_add(1, std::memory_order_seq_cst);
-  if (futex_wake(idle_epoch_, 1) == 0) spinners_.fetch_sub(1, std::memory_order_seq_cst);  // no one to hand it to
+  if (futex_wake(idle_epoch_, 1) == 0 && !give_slot_to_poller())
+    spinners_.fetch_sub(1, std::memory_order_seq_cst);  // no one to hand it to
+}
+
+// give_slot_to_poller: a notifier holding a spinner slot found no futex sleeper. If a worker is blocked in
+// the netpoller, the slot goes to it (poll_slots_) and its poll is interrupted; true then. A poller that
+// woke before the slot arrived has already collected poll_slots_: the recheck takes stranded slots back
+// (each slot is taken exactly once, by the poller or here).
+bool Scheduler::give_slot_to_poller() {
+  if (!poll_blocked_.load(std::memory_order_seq_cst)) return false;
+  poll_slots_.fetch_add(1, std::memory_order_seq_cst);
+  netpoller_->interrupt();
+  if (!poll_blocked_.load(std::memory_order_seq_cst)) {
+    if (int back = poll_slots_.exchange(0, std::memory_order_seq_cst); back > 0)
+      spinners_.fetch_sub(back, std::memory_order_seq_cst);
+  }
+  return true;
 }
 
 void Scheduler::wake_all_workers() {
   idle_epoch_.fetch_add(1, std::memory_order_seq_cst);
   futex_wake_all(idle_epoch_);
+  netpoller_->interrupt();
 }
 
 // wake_worker: copy policy, after Worker::post found worker `index` asleep. Like notify_work it hands the
@@ -831,6 +915,8 @@ void Scheduler::wake_worker(int index) {
   spinners_.fetch_add(1, std::memory_order_seq_cst);
   idle_epoch_.fetch_add(1, std::memory_order_seq_cst);
   int woken = futex_wake_bitset(idle_epoch_, workers_.size() > 32 ? INT_MAX : 1, wake_bit(index));
+  // The worker may be the one blocked in the netpoller rather than on the futex.
+  if (woken == 0 && poll_owner_.load(std::memory_order_seq_cst) == index && give_slot_to_poller()) return;
   if (woken != 1) spinners_.fetch_add(woken - 1, std::memory_order_seq_cst);
 }
 
@@ -946,7 +1032,7 @@ void Scheduler::park(SpinLock& lock) {
   Fiber* self = w->current;
   self->action = SwitchAction::unlock;
   self->action_arg = &lock;
-  Fiber* next = w->find_local_work();
+  Fiber* next = w->find_local_work(/*may_poll=*/false);
   w->switch_to(self, next != nullptr ? next : &w->g0);
 }
 

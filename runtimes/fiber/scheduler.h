@@ -17,6 +17,7 @@
 
 #include "runtimes/fiber/fiber.h"
 #include "runtimes/fiber/intrusive_stack.h"
+#include "runtimes/fiber/netpoller.h"
 #include "runtimes/fiber/spin_lock.h"
 #include "runtimes/fiber/stack_pool.h"
 
@@ -63,6 +64,8 @@ class Scheduler {
   }
 
   int workers() const noexcept { return static_cast<int>(workers_.size()); }
+  // netpoller: this scheduler's epoll netpoller (README "The netpoller"); sockets register with it.
+  Netpoller& netpoller() noexcept { return *netpoller_; }
   const StackPool& stacks() const noexcept { return stacks_; }
   StackPolicy stack_policy() const noexcept { return config_.stack_policy; }
   // stack_evictions: copy policy, how many times a parked fiber's stack was copied out so far.
@@ -99,6 +102,7 @@ class Scheduler {
   }
   void wake_all_workers();
   void wake_worker(int index);
+  bool give_slot_to_poller();
   void check_quiescence();
   void record_failure(std::exception_ptr error);
   void stop_workers();
@@ -125,6 +129,14 @@ class Scheduler {
   std::atomic<std::uint32_t> idle_epoch_{0};  // futex word idle workers sleep on
   std::atomic<bool> stop_{false};
   bool joined_ = false;
+
+  // Netpoller duty (README "The netpoller"): at most one worker polls at a time (poll_owner_); while it is
+  // blocked in epoll_wait (poll_blocked_) it counts as a sleeper, and a notifier that finds no futex
+  // sleeper hands it its spinner slot through poll_slots_ and interrupts the poll.
+  std::unique_ptr<Netpoller> netpoller_;
+  std::atomic<int> poll_owner_{-1};
+  std::atomic<bool> poll_blocked_{false};
+  std::atomic<int> poll_slots_{0};
 
   // run() completion: a worker going idle compares spawned and finished counts (README "Quiescence").
   std::atomic<std::uint64_t> external_spawned_{0};

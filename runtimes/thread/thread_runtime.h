@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "runtimes/os/blocking_sync.h"
+#include "runtimes/os/net.h"
 #include "runtimes/os/thread_limits.h"
 #include "runtimes/runtime.h"
 
@@ -26,14 +27,16 @@ class ThreadRuntime {
                                      .fork_join_channels = true,
                                      .yield = true,
                                      .parking = true,
-                                     .one_thread_per_task = true};
+                                     .one_thread_per_task = true,
+                                     .net = true};
 
   using WaitGroup = os::WaitGroup<os::BlockingWaiter>;
   template <class T>
   using Channel = os::Channel<T, os::BlockingWaiter>;
 
   explicit ThreadRuntime(const RuntimeOptions& opts)
-      : workers_(opts.workers > 0 ? opts.workers : default_workers()),
+      : options_(opts),
+        workers_(opts.workers > 0 ? opts.workers : default_workers()),
         state_(std::make_shared<State>(os::thread_limits().max_threads)),
         threads_at_start_(os::live_threads()) {}
 
@@ -86,8 +89,18 @@ class ThreadRuntime {
   }
 
   int workers() const { return workers_; }
+  const RuntimeOptions& options() const noexcept { return options_; }
   static void yield() { std::this_thread::yield(); }
   static void sleep_for(std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); }
+
+  // NetPolicy: blocking sockets, one thread per connection; each call's timeout is SO_RCVTIMEO/SO_SNDTIMEO.
+  struct NetPolicy {
+    static constexpr bool nonblocking = false;
+    static void* attach(int) { return nullptr; }
+    static void detach(void*) {}
+    static bool wait(void*, int fd, bool write, os::Deadline deadline) { return os::poll_fd(fd, write, deadline); }
+  };
+  using Net = os::Net<NetPolicy>;
 
  private:
   // State outlives the runtime object while detached threads finish their last unlock.
@@ -99,6 +112,7 @@ class ThreadRuntime {
     std::uint64_t cap;
     std::exception_ptr error;
   };
+  RuntimeOptions options_;
   int workers_;
   std::shared_ptr<State> state_;
   std::uint64_t threads_at_start_;
