@@ -20,6 +20,7 @@
 #include "runtimes/os/net.h"
 #include "workloads/context_switch_storm.h"
 #include "workloads/echo.h"
+#include "workloads/idle_connections.h"
 #include "workloads/fault_injection.h"
 #include "workloads/memory_per_task.h"
 #include "workloads/ping_pong.h"
@@ -34,7 +35,7 @@ struct TypeList {};
 
 // ---- the registration lists --------------------------------------------------------------------
 using InProcessRuntimes = TypeList<ThreadRuntime, PoolRuntime, FiberRuntime, BoostFiberRuntime>;
-using AllWorkloads = TypeList<SpawnMillion, PingPong, ContextSwitchStorm, Skynet, MemoryPerTask, Echo,
+using AllWorkloads = TypeList<SpawnMillion, PingPong, ContextSwitchStorm, Skynet, MemoryPerTask, Echo, IdleConnections,
                               FaultWorkload<Fault::crash>, FaultWorkload<Fault::hang>, FaultWorkload<Fault::checksum>>;
 // --------------------------------------------------------------------------------------------------
 

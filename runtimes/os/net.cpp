@@ -160,4 +160,14 @@ std::uint64_t kernel_tcp_memory_bytes() {
   return 0;
 }
 
+std::uint64_t kernel_slab_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "Slab:") return kb * 1024;
+  return 0;
+}
+
 }  // namespace spindle::os

@@ -60,6 +60,9 @@ std::string ephemeral_port_limit_reason(std::uint64_t needed);
 // kernel_tcp_memory_bytes: /proc/net/sockstat's `TCP: ... mem M` (pages) times the page size: the
 // kernel's socket buffer memory for TCP, machine-wide.
 std::uint64_t kernel_tcp_memory_bytes();
+// kernel_slab_bytes: /proc/meminfo's `Slab:` — the kernel objects a socket costs (sock, tcp_sock, file,
+// dentry, epoll item) live there; machine-wide, so read it around a quiet phase.
+std::uint64_t kernel_slab_bytes();
 
 template <class Policy>
 class Net {
