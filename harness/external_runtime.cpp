@@ -41,7 +41,9 @@ constexpr CapabilityName kCapabilityNames[] = {
     {"net", &Capabilities::net},
 };
 
-ExternalManifest parse_manifest(std::string_view text) {
+}  // namespace
+
+ExternalManifest parse_external_manifest(std::string_view text) {
   const auto j = nlohmann::json::parse(text);
   ExternalManifest m;
   m.name = j.at("name").get<std::string>();
@@ -66,6 +68,8 @@ ExternalManifest parse_manifest(std::string_view text) {
     throw std::runtime_error(where + "needs a name and a program file name without '/'");
   return m;
 }
+
+namespace {
 
 // ask: the program's stdout for `args`, or nullopt when it cannot be run or fails.
 std::optional<std::string> ask(const ExternalManifest& m, const std::vector<std::string>& args) {
@@ -169,7 +173,7 @@ class ExternalExecutor final : public CaseExecutor {
 const std::vector<ExternalManifest>& external_manifests() {
   static const std::vector<ExternalManifest> all = [] {
     std::vector<ExternalManifest> v;
-    for (std::string_view text : embedded_manifest_texts()) v.push_back(parse_manifest(text));
+    for (std::string_view text : embedded_manifest_texts()) v.push_back(parse_external_manifest(text));
     return v;
   }();
   return all;

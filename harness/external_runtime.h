@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/registry.h"
@@ -26,6 +27,10 @@ struct ExternalManifest {
   std::vector<std::string> process_per_repetition;  // workloads whose every repetition gets a fresh process
   Capabilities caps;
 };
+
+// parse_external_manifest: one runtime.json; throws (nlohmann::json's exceptions or std::runtime_error)
+// on a missing field, an unknown capability or a program name with a '/'.
+ExternalManifest parse_external_manifest(std::string_view text);
 
 // external_manifests: every embedded manifest, in folder order; throws std::runtime_error on a malformed one.
 const std::vector<ExternalManifest>& external_manifests();
