@@ -154,6 +154,10 @@ int run_sweep(const SweepArgs& args) {
   if (!args.resume.empty()) {
     options.previous = read_previous_results(args.resume, def);
     options.resumed_from = args.resume;
+    if (!options.shard.is_null())  // a shard's file holds its own cases only, whatever the resumed file had
+      std::erase_if(options.previous, [&](const auto& entry) {
+        return shard_of_case(entry.first, options.shard["count"].get<int>()) != options.shard["index"].get<int>();
+      });
   }
   if (args.dry_run) return dry_run(def, options);
   options.out = !args.out.empty() ? args.out : !args.resume.empty() ? args.resume : default_results_path(def.name);

@@ -252,3 +252,13 @@ def test_machines_with_different_fingerprints_are_kept_apart(three_shards, tmp_p
         assert "| tasks=10, 1 worker | pool |" in table
         assert (out_dir / "machines-spawn-million.png").exists()
         assert any(d.name.startswith("machine-") and (d / "report.html").exists() for d in out_dir.iterdir())
+
+
+def test_a_shard_resumed_from_an_unsharded_file_keeps_only_its_own_cases(three_shards, tmp_path):
+    tmp, _ = three_shards
+    path = write_sweep(tmp, GRID)   # the same file the unsharded run used
+    out = tmp_path / "resumed-2.json"
+    p = spindle("sweep", path, "--shard", "2/3", "--resume", tmp / "whole.json", "--out", out)
+    assert p.returncode == 0, p.stderr
+    cases = {r["case_id"] for r in json.loads(out.read_text())["benchmarks"]}
+    assert cases == set(dry_run_ids(path, "--shard", "2/3"))
