@@ -1,13 +1,16 @@
 // idle_connections.go — idle-connections: `connections` loopback TCP connections held open, a server
 // goroutine per accepted connection parked in Read; measured like memory-per-task: the growth of this
-// process's RSS (/proc/self/statm) from before the first goroutine to "all parked", per connection, beside
-// the growth of the kernel's TCP buffer memory (the `mem` pages of /proc/net/sockstat's TCP line, machine-wide)
-// per connection. Then the clients close and every server goroutine must see EOF and exit.
+// process's RSS and VM size (/proc/self/statm) from before the first goroutine to "all parked", per
+// connection, beside the kernel's growth per connection: its TCP buffer memory (the `mem` pages of
+// /proc/net/sockstat's TCP line; about zero for idle sockets with empty buffers) and its slab (/proc/meminfo
+// `Slab:`: the sockets, files and epoll items of both ends), both machine-wide and so noisy. A growth below
+// zero (noise) is reported as 0, as the C++ workload does. Then the clients close and every server goroutine
+// must see EOF and exit.
 //
-// The client side holds plain socket descriptors (socket(2) and connect(2), no net.Conn and no goroutine),
-// as the C++ workload does, so the RSS growth is the server side's: the goroutine, its net.Conn and the
-// runtime's poll descriptor. When one process cannot hold both ends (net_limits.go) those descriptors live
-// in a second process of this program. op = one idle connection.
+// As in workloads/idle_connections.h the client side is always a second process (this program re-executed,
+// net_limits.go) holding plain socket descriptors (socket(2) and connect(2), no net.Conn, no goroutine), so
+// this process holds only the server side and its RSS counts only that: the goroutine, its net.Conn and the
+// runtime's poll descriptor. op = one idle connection.
 package main
 
 import (
@@ -27,8 +30,34 @@ import (
 
 // IdleFigures are idle-connections' counters.
 type IdleFigures struct {
-	RSSBytesPerConnection    float64 `json:"rss_bytes_per_connection"`
-	KernelBytesPerConnection float64 `json:"kernel_bytes_per_connection"`
+	RSSBytesPerConnection        float64 `json:"rss_bytes_per_connection"`
+	VMBytesPerConnection         float64 `json:"vm_bytes_per_connection"`
+	KernelBytesPerConnection     float64 `json:"kernel_bytes_per_connection"`
+	KernelSlabBytesPerConnection float64 `json:"kernel_slab_bytes_per_connection"`
+}
+
+// idleSnapshot is what idle-connections reads before and while the connections are parked.
+type idleSnapshot struct {
+	memory                    memorySnapshot
+	kernelTCPBytes, slabBytes int64
+}
+
+func readIdleSnapshot() (idleSnapshot, error) {
+	memory, errMem := readMemory()
+	pages, errSock := readSockstatTCPPages()
+	info, errInfo := readMeminfo()
+	if err := errors.Join(errMem, errSock, errInfo); err != nil {
+		return idleSnapshot{}, err
+	}
+	return idleSnapshot{memory: memory, kernelTCPBytes: pages * int64(os.Getpagesize()), slabBytes: info.slabBytes}, nil
+}
+
+// perConnection is the growth from before to after over n connections, 0 when it did not grow.
+func perConnection(after, before, n int64) float64 {
+	if after <= before || n <= 0 {
+		return 0
+	}
+	return float64(after-before) / float64(n)
 }
 
 func refuseIdleConnections(p params) string {
@@ -69,8 +98,7 @@ func (s *idleServer) handle(conn net.Conn, n int64) {
 func runIdleConnections(p params) outcome {
 	connections := p["connections"]
 	out := outcome{}
-	split, ok := planRun(connections, &out)
-	if !ok {
+	if _, ok := planRun(connections, &out); !ok { // the clients are in a second process even when both ends fit
 		return out
 	}
 	l, err := listenLoopback()
@@ -79,11 +107,10 @@ func runIdleConnections(p params) outcome {
 		return out
 	}
 	s := &idleServer{loopbackListener: l}
-	before, errMem := readMemory()
-	kernelBefore, errSock := readSockstatTCPPages()
-	if errMem != nil || errSock != nil {
+	before, err := readIdleSnapshot()
+	if err != nil {
 		l.stop()
-		out.Reason = errors.Join(errMem, errSock).Error()
+		out.Reason = err.Error()
 		return out
 	}
 
@@ -93,22 +120,12 @@ func runIdleConnections(p params) outcome {
 		s.parked.Add(int(-missing)) // connections never accepted never park nor exit
 		s.exited.Add(int(-missing))
 	})
-
-	var closeClients func() error
-	var clientErr error
-	if split {
-		closeClients, clientErr = idleInClientProcess(s.port(), p)
-	} else {
-		var fds []int
-		fds, clientErr = dialRawConnections(s.port(), connections)
-		closeClients = func() error { closeAll(fds); return nil }
-	}
+	closeClients, clientErr := idleInClientProcess(s.port(), p)
 	if clientErr != nil {
 		s.stop() // the accept goroutine gives up on the connections that never came
 	}
 	s.parked.Wait()
-	during, errMemDuring := readMemory()
-	kernelDuring, errSockDuring := readSockstatTCPPages()
+	during, errDuring := readIdleSnapshot()
 	reached := s.parkedCount.Load()
 	if err := closeClients(); err != nil && clientErr == nil {
 		clientErr = err
@@ -117,17 +134,14 @@ func runIdleConnections(p params) outcome {
 	s.stop()
 
 	spawned := s.accepted.Load()
-	out.TasksCreated, out.Ops, out.ConnectionsReached = spawned, spawned, &reached
-	clientProcess := 0
-	if split {
-		clientProcess = 1
-	}
-	out.ClientProcess = &clientProcess
-	if spawned > 0 {
-		page := int64(os.Getpagesize())
+	clientProcess := 1
+	out.TasksCreated, out.Ops, out.ConnectionsReached, out.ClientProcess = spawned, spawned, &reached, &clientProcess
+	if errDuring == nil {
 		out.Idle = &IdleFigures{
-			RSSBytesPerConnection:    float64(during.rssBytes-before.rssBytes) / float64(spawned),
-			KernelBytesPerConnection: float64((kernelDuring-kernelBefore)*page) / float64(spawned),
+			RSSBytesPerConnection:        perConnection(during.memory.rssBytes, before.memory.rssBytes, spawned),
+			VMBytesPerConnection:         perConnection(during.memory.vmBytes, before.memory.vmBytes, spawned),
+			KernelBytesPerConnection:     perConnection(during.kernelTCPBytes, before.kernelTCPBytes, spawned),
+			KernelSlabBytesPerConnection: perConnection(during.slabBytes, before.slabBytes, spawned),
 		}
 	}
 	switch {
@@ -135,8 +149,8 @@ func runIdleConnections(p params) outcome {
 		out.Reason = clientErr.Error()
 	case s.failure.get() != "":
 		out.Reason = s.failure.get()
-	case errMemDuring != nil || errSockDuring != nil:
-		out.Reason = errors.Join(errMemDuring, errSockDuring).Error()
+	case errDuring != nil:
+		out.Reason = errDuring.Error()
 	case reached != connections || s.exitedCount.Load() != connections:
 		out.Reason = fmt.Sprintf("%d of %d server goroutines parked and %d saw EOF and exited", reached, connections, s.exitedCount.Load())
 	default:

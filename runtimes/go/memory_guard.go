@@ -18,9 +18,9 @@ const minGoroutineStackBytes = 2048
 // memoryReserveFraction: a watched workload leaves MemTotal/memoryReserveFraction to everything else.
 const memoryReserveFraction = 10 // 1/10
 
-// meminfo is the part of /proc/meminfo the guard needs, in bytes.
+// meminfo is the part of /proc/meminfo the guard (and idle-connections: Slab) needs, in bytes.
 type meminfo struct {
-	totalBytes, availableBytes int64
+	totalBytes, availableBytes, slabBytes int64
 }
 
 func readMeminfo() (meminfo, error) {
@@ -43,6 +43,8 @@ func readMeminfo() (meminfo, error) {
 			dst = &m.totalBytes
 		case "MemAvailable:":
 			dst = &m.availableBytes
+		case "Slab:":
+			dst = &m.slabBytes
 		default:
 			continue
 		}
@@ -56,8 +58,8 @@ func readMeminfo() (meminfo, error) {
 	if err := sc.Err(); err != nil {
 		return meminfo{}, err
 	}
-	if found != 2 {
-		return meminfo{}, fmt.Errorf("/proc/meminfo lacks MemTotal or MemAvailable")
+	if found != 3 {
+		return meminfo{}, fmt.Errorf("/proc/meminfo lacks MemTotal, MemAvailable or Slab")
 	}
 	return m, nil
 }

@@ -68,16 +68,12 @@ func TestEchoClientsInASecondProcess(t *testing.T) {
 
 func TestIdleConnectionsSmall(t *testing.T) {
 	for _, n := range []int64{1, 300} {
-		checkIdle(t, n, runIdleConnections(params{"connections": n}), false)
+		checkIdle(t, n, runIdleConnections(params{"connections": n}))
 	}
 }
 
-func TestIdleConnectionsClientsInASecondProcess(t *testing.T) {
-	withFileLimit(t, 2*200+fdReserve-1)
-	checkIdle(t, 200, runIdleConnections(params{"connections": 200}), true)
-}
-
-func checkIdle(t *testing.T, n int64, out outcome, twoProcesses bool) {
+// checkIdle: the clients are always in a second process (as in the C++ workload).
+func checkIdle(t *testing.T, n int64, out outcome) {
 	t.Helper()
 	if !out.ChecksumOK || out.Reason != "" {
 		t.Fatalf("idle-connections %d: checksum %v reason %q", n, out.ChecksumOK, out.Reason)
@@ -85,8 +81,8 @@ func checkIdle(t *testing.T, n int64, out outcome, twoProcesses bool) {
 	if out.TasksCreated != n || out.Ops != n || out.ConnectionsReached == nil || *out.ConnectionsReached != n {
 		t.Errorf("idle-connections %d: tasks_created %d ops %d reached %v", n, out.TasksCreated, out.Ops, out.ConnectionsReached)
 	}
-	if out.ClientProcess == nil || (*out.ClientProcess == 1) != twoProcesses {
-		t.Errorf("idle-connections %d: client_process %v, want a second process: %v", n, out.ClientProcess, twoProcesses)
+	if out.ClientProcess == nil || *out.ClientProcess != 1 {
+		t.Errorf("idle-connections %d: client_process %v, want 1", n, out.ClientProcess)
 	}
 	if out.Idle == nil {
 		t.Fatalf("idle-connections %d: no figures", n)
@@ -153,7 +149,8 @@ func TestEchoRecordHasItsCounters(t *testing.T) {
 	}
 	code, doc = runInProcess(t, "--workload", "idle-connections", "--param", "connections=20", "--workers", "1")
 	r = doc["benchmarks"].([]any)[0].(map[string]any)
-	for _, k := range []string{"rss_bytes_per_connection", "kernel_bytes_per_connection", "connections_reached"} {
+	for _, k := range []string{"rss_bytes_per_connection", "vm_bytes_per_connection", "kernel_bytes_per_connection",
+		"kernel_slab_bytes_per_connection", "connections_reached", "client_process"} {
 		if _, ok := r[k].(float64); !ok || code != 0 {
 			t.Errorf("idle-connections record (exit %d): %s = %v", code, k, r[k])
 		}
@@ -255,5 +252,11 @@ func TestBuiltProgramIdleConnections(t *testing.T) {
 	// A fresh process: a 2 KiB stack per goroutine at least, far less than 64 KiB (a wrong unit).
 	if r.RSSBytesPerConnection < 2048 || r.RSSBytesPerConnection > 64*1024 {
 		t.Errorf("rss_bytes_per_connection %v, want 2 KiB..64 KiB", r.RSSBytesPerConnection)
+	}
+}
+
+func TestPerConnectionGrowth(t *testing.T) {
+	if perConnection(10, 4, 3) != 2 || perConnection(4, 10, 3) != 0 || perConnection(7, 7, 1) != 0 || perConnection(9, 1, 0) != 0 {
+		t.Error("perConnection: want the growth over n, 0 when it shrank or n is 0")
 	}
 }
