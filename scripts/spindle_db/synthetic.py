@@ -2,6 +2,7 @@
 # goal (1,000 runs of the full case set, `history changes` in <= 5 s) and the change-point tests. Every
 # run stores each case's raw repetitions, drawn lognormally around the real case's median with the real
 # case's repetition cv; chosen cases get planted level shifts, returned so a test can score detection.
+import datetime
 import math
 import random
 import statistics
@@ -60,9 +61,9 @@ def generate_history(db: Database, results_path: Path, *, runs: int, case_ids: l
             case = case_from_id(case_id, main_metric(case.workload))
             case.samples = [level * rng.lognormvariate(0, sigma) for _ in range(repetitions)]
             cases.append(case)
-        day, second = divmod(run, 86400)
-        started_at = f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
-        store_run(db, machine=machine, revision=f"synthetic{run:06d}", started_at=started_at,
+        moment = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(hours=6 * run)
+        started_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")   # four runs a day
+        store_run(db, machine=machine, revision=f"syn{run:05d}", started_at=started_at,
                   context={"spindle_schema": 1, "date": started_at, "synthetic": True,
                            "env": {"cpu_model": machine["hardware"]["cpu_model"]}},
                   source=f"synthetic run {run + 1} of {runs} from {results_path}",
