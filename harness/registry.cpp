@@ -51,10 +51,22 @@ std::string summary_of() {
   return std::string(T::name);
 }
 
+// connection_limit_reason: a case with `connections` loopback connections needs one end of each in this
+// process at least (the other end may go to a second process: workloads/net_common.h) and as many
+// ephemeral ports.
+std::string connection_limit_reason(const Requirements& r) {
+  if (r.connections == 0) return {};
+  if (std::string why = os::fd_limit_reason(r.connections + 16); !why.empty()) return why;
+  return os::ephemeral_port_limit_reason(r.connections);
+}
+
 template <class R>
 RuntimeInfo runtime_info() {
   return {std::string(R::name), summary_of<R>(), R::caps, false, [] { return std::string(); },
-          [](const RuntimeOptions& o, const Requirements& r) { return std::string(R::limit_reason(o, r)); },
+          [](const RuntimeOptions& o, const Requirements& r) {
+            std::string why = R::limit_reason(o, r);
+            return why.empty() ? connection_limit_reason(r) : why;
+          },
           /*lacks_workload=*/{}};
 }
 

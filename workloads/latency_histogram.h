@@ -4,10 +4,11 @@
 // v: v itself for v < 128; otherwise, with msb the index of v's highest set bit (>= 7) and shift = msb - 6,
 // 64*shift + (v >> shift). A bucket reports its highest equivalent value: v for v < 128, else
 // (((v >> shift) + 1) << shift) - 1. Percentile p: the reported value of the first bucket whose cumulative
-// count reaches ceil(p/100 * total); max is exact. Recording is one relaxed atomic add, so every client
+// count reaches ceil(p/100 * total), capped at the maximum; max is exact. Recording is one relaxed atomic add, so every client
 // records into one shared histogram (the merge of per-client histograms, without their memory).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cmath>
@@ -62,7 +63,7 @@ class LatencyHistogram {
     std::uint64_t seen = 0;
     for (int i = 0; i < kBuckets; ++i) {
       seen += count(i);
-      if (seen >= rank && seen > 0) return bucket_value(i);
+      if (seen >= rank && seen > 0) return std::min(bucket_value(i), max());  // never above the maximum
     }
     return max();
   }

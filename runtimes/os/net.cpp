@@ -74,11 +74,11 @@ bool connect_loopback_start(int fd, std::uint16_t port) {
   }
 }
 
-void check_connect_result(int fd) {
+void check_connect_result(int fd, std::uint16_t port) {
   int err = 0;
   socklen_t len = sizeof err;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) throw NetError("connect", errno);
-  if (err != 0) throw NetError("connect", err);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) throw NetError("connect to 127.0.0.1:" + std::to_string(port), err);
 }
 
 void set_io_timeouts(int fd, Deadline deadline) {

@@ -40,7 +40,7 @@ int make_stream_socket(bool nonblocking);
 // connect_loopback_start: starts a connect to 127.0.0.1:port; true when done, false when in progress
 // (non-blocking sockets); throws on failure.
 bool connect_loopback_start(int fd, std::uint16_t port);
-void check_connect_result(int fd);  // after a non-blocking connect became writable
+void check_connect_result(int fd, std::uint16_t port);  // after a non-blocking connect became writable
 void set_io_timeouts(int fd, Deadline deadline);  // SO_RCVTIMEO/SO_SNDTIMEO = deadline - now (>= 1 ms)
 void set_nodelay(int fd);
 // poll_fd: a plain poll(2) wait for one fd; false on timeout.
@@ -152,7 +152,7 @@ typename Net<Policy>::Socket Net<Policy>::connect(std::uint16_t port, Deadline d
   if constexpr (!Policy::nonblocking) set_io_timeouts(s.fd(), deadline);
   if (!connect_loopback_start(s.fd(), port)) {
     wait(s, true, deadline, "connect");
-    check_connect_result(s.fd());
+    check_connect_result(s.fd(), port);
   }
   set_nodelay(s.fd());
   return s;

@@ -3,6 +3,8 @@
 #include "harness/registry.h"
 #include "tests/unit/runtime_list.h"
 #include "workloads/context_switch_storm.h"
+#include "workloads/echo.h"
+#include "workloads/idle_connections.h"
 #include "workloads/fault_injection.h"
 #include "workloads/memory_per_task.h"
 #include "workloads/ping_pong.h"
@@ -39,6 +41,13 @@ TYPED_TEST(Workloads, ContextSwitchStormSmall) {
   this->template check<ContextSwitchStorm>({{"tasks", 20}, {"yields", 200}}, 20);
 }
 TYPED_TEST(Workloads, SkynetSmall) { this->template check<Skynet>({{"leaves", 1000}}, 1111); }
+TYPED_TEST(Workloads, EchoSmall) {
+  this->template check<Echo>({{"connections", 20}, {"messages", 50}, {"bytes", 100}, {"rate", 0}}, 40);
+}
+TYPED_TEST(Workloads, EchoOpenLoopSmall) {
+  this->template check<Echo>({{"connections", 4}, {"messages", 20}, {"bytes", 10}, {"rate", 2000}}, 8);
+}
+TYPED_TEST(Workloads, IdleConnectionsSmall) { this->template check<IdleConnections>({{"connections", 50}}, 50); }
 TYPED_TEST(Workloads, MemoryPerTaskSmall) { this->template check<MemoryPerTask>({{"tasks", 500}}, 500); }
 
 TEST(WorkloadChecks, PlantedWrongAnswerFailsTheChecksum) {
