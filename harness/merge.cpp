@@ -1,6 +1,7 @@
 // merge.cpp — checks and joins shard results files (see merge.h).
 #include "harness/merge.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -8,6 +9,7 @@
 #include "harness/json_file.h"
 #include "harness/machine.h"
 #include "harness/shard.h"
+#include "harness/sweep_file.h"
 #include "harness/usage_error.h"
 
 namespace spindle {
@@ -163,10 +165,35 @@ CLI::App* add_merge_subcommand(CLI::App& app, MergeArgs& args) {
   return m;
 }
 
+// in_sweep_order: the records ordered as an unsharded run of the sweep file writes them (its case order),
+// when that file is still where the shards read it and unchanged (same hash); otherwise as merged.
+void in_sweep_order(json& merged) {
+  const json& sweep = merged["context"]["sweep"];
+  SweepDefinition def;
+  try {
+    def = load_sweep_file(sweep.value("file", std::string()));
+  } catch (const std::exception&) {
+    return;
+  }
+  if (def.hash != sweep.value("hash", std::string())) return;
+  std::map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < def.cases.size(); ++i) position.emplace(def.cases[i].id, i);
+  std::map<std::string, std::size_t> machine_rank;
+  for (const auto& m : merged["context"]["machines"]) machine_rank.emplace(m.value("name", std::string()), machine_rank.size());
+  auto key = [&](const json& r) {  // (machine in merge order, case in sweep order)
+    auto it = position.find(r.value("case_id", std::string()));
+    return std::make_pair(machine_rank[r.value("machine", std::string())],
+                          it == position.end() ? def.cases.size() : it->second);
+  };
+  std::stable_sort(merged["benchmarks"].begin(), merged["benchmarks"].end(),
+                   [&](const json& a, const json& b) { return key(a) < key(b); });
+}
+
 int run_merge(const MergeArgs& args) {
   std::vector<json> docs;
   for (const auto& f : args.files) docs.push_back(read_document(f));
   json merged = merge_shard_documents(docs, args.files);
+  in_sweep_order(merged);
   write_json_atomically(args.out, merged);
   const auto& sweep = merged["context"]["sweep"];
   std::string machines;
