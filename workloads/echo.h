@@ -76,10 +76,10 @@ struct Echo {
       WorkloadResult r = passed(std::uint64_t(conns * messages), std::uint64_t(2 * conns));
       const double rt_per_s = clients.seconds > 0 ? double(clients.good) / clients.seconds : 0;
       r.counters["round_trips_per_second"] = rt_per_s;
-      r.counters["latency_p50_ns"] = double(hist.percentile(50));
-      r.counters["latency_p90_ns"] = double(hist.percentile(90));
-      r.counters["latency_p99_ns"] = double(hist.percentile(99));
-      r.counters["latency_p999_ns"] = double(hist.percentile(99.9));
+      r.counters["latency_p50_ns"] = double(hist.percentile(500));
+      r.counters["latency_p90_ns"] = double(hist.percentile(900));
+      r.counters["latency_p99_ns"] = double(hist.percentile(990));
+      r.counters["latency_p999_ns"] = double(hist.percentile(999));
       r.counters["latency_max_ns"] = double(hist.max());
       r.counters["connections_reached"] = double(clients.connections_reached);
       r.counters["client_process"] = client_in_second_process(std::uint64_t(conns)) ? 1 : 0;

@@ -45,6 +45,7 @@ struct IdleConnections {
       const std::uint16_t port = os::local_port(listen_fd);
       ChildProcess client([&](const ChildProcess::Channel& ch) {
         ::close(listen_fd);
+        if (ch.receive() != "connect") return;  // after the parent read its baselines
         std::vector<int> fds;
         fds.reserve(std::size_t(n));
         for (std::int64_t i = 0; i < n; ++i) {
@@ -67,6 +68,7 @@ struct IdleConnections {
         before = process_memory();
         kernel_before = os::kernel_tcp_memory_bytes();
         slab_before = os::kernel_slab_bytes();
+        client.channel().send("connect");
         parked.add(n);
         ended.add(n);
         auto listener = std::make_shared<typename Net::Socket>(listen_fd);

@@ -4,14 +4,13 @@
 // v: v itself for v < 128; otherwise, with msb the index of v's highest set bit (>= 7) and shift = msb - 6,
 // 64*shift + (v >> shift). A bucket reports its highest equivalent value: v for v < 128, else
 // (((v >> shift) + 1) << shift) - 1. Percentile p: the reported value of the first bucket whose cumulative
-// count reaches ceil(p/100 * total), capped at the maximum; max is exact. Recording is one relaxed atomic add, so every client
+// count reaches ceil(per_mille/1000 * total) (exact integer arithmetic), capped at the maximum; max is exact. Recording is one relaxed atomic add, so every client
 // records into one shared histogram (the merge of per-client histograms, without their memory).
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <bit>
-#include <cmath>
 #include <cstdint>
 #include <memory>
 
@@ -55,15 +54,17 @@ class LatencyHistogram {
     return t;
   }
   std::uint64_t max() const noexcept { return max_.load(std::memory_order_relaxed); }
-  // percentile: p in (0, 100]; 0 when nothing was recorded.
-  std::uint64_t percentile(double p) const noexcept {
+  // percentile: `per_mille` in 1..1000 (500 = p50, 999 = p99.9); the rank is computed exactly in integers,
+  // ceil(per_mille * n / 1000), as runtimes/go/histogram.go does; 0 when nothing was recorded.
+  std::uint64_t percentile(std::uint64_t per_mille) const noexcept {
     const std::uint64_t n = total();
     if (n == 0) return 0;
-    const auto rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(n)));
+    const auto rank = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>((static_cast<unsigned __int128>(per_mille) * n + 999) / 1000));
     std::uint64_t seen = 0;
     for (int i = 0; i < kBuckets; ++i) {
       seen += count(i);
-      if (seen >= rank && seen > 0) return std::min(bucket_value(i), max());  // never above the maximum
+      if (seen >= rank) return std::min(bucket_value(i), max());  // never above the maximum
     }
     return max();
   }

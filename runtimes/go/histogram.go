@@ -3,7 +3,7 @@
 // power of two). Bucket of v: v itself for v < 128; otherwise, with msb = bits.Len64(v)-1 (>= 7) and
 // shift = msb-6, 64*shift + (v >> shift) (v >> shift is in [64, 128)). A bucket reports its highest
 // equivalent value: v for v < 128, else (((v >> shift) + 1) << shift) - 1. Percentile p: the reported value
-// of the first bucket whose cumulative count reaches ceil(p/100 * total); max is the exact maximum.
+// of the first bucket whose cumulative count reaches ceil(p/100 * total), capped at the exact maximum.
 package main
 
 import (
@@ -98,10 +98,10 @@ func (h *histogram) percentile(perMille uint64) uint64 {
 	for k, c := range h.counts {
 		cumulative += c
 		if cumulative >= rank {
-			return bucketValue(h.first + k)
+			return min(bucketValue(h.first+k), h.max) // never above the maximum, as in C++
 		}
 	}
-	return bucketValue(h.first + len(h.counts) - 1)
+	return h.max
 }
 
 // histogramJSON is a histogram on the wire between the echo client process and its parent: the non-empty

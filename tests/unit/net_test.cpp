@@ -127,12 +127,15 @@ TEST(LatencyHistogram, PercentilesAndMax) {
   for (std::uint64_t v = 1; v <= 100; ++v) h.record(v * 1000);
   EXPECT_EQ(h.total(), 100u);
   EXPECT_EQ(h.max(), 100'000u);
-  const std::uint64_t p50 = h.percentile(50), p99 = h.percentile(99);
+  const std::uint64_t p50 = h.percentile(500), p99 = h.percentile(990);
   EXPECT_GE(p50, 50'000u);
   EXPECT_LE(double(p50), 50'000 * (1 + 1 / 64.0));
   EXPECT_GE(p99, 99'000u);
   EXPECT_LE(double(p99), 99'000 * (1 + 1 / 64.0));
-  EXPECT_EQ(LatencyHistogram().percentile(99), 0u);
+  EXPECT_EQ(LatencyHistogram().percentile(990), 0u);
+  LatencyHistogram k;  // rank at an exact multiple: p99.9 of 1,000 values is the 999th
+  for (std::uint64_t v = 1; v <= 1000; ++v) k.record(v);
+  EXPECT_EQ(k.percentile(999), LatencyHistogram::bucket_value(LatencyHistogram::bucket(999)));
 }
 
 }  // namespace
