@@ -83,6 +83,8 @@ def build_charts(results: Results) -> list[Chart]:
         charts += [scaling_chart(results, workload, d, colors) for d in dimensions]
         if "workers" in dimensions:
             charts.append(speedup_chart(results, workload, colors))
+    from .net_charts import net_charts  # late: net_charts builds on this module's helpers
+    charts += net_charts(results, colors)
     charts.append(status_matrix_chart(results))
     return [c for c in charts if c is not None]
 

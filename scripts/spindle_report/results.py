@@ -21,6 +21,11 @@ class ResultsError(Exception):
     """A results file that cannot be reported on; str(error) is a one-line message for the user."""
 
 
+# The network workloads' figures (echo), kept per repetition for the throughput and latency charts.
+NET_COUNTERS = ("round_trips_per_second", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_p999_ns",
+                "latency_max_ns")
+
+
 def main_figure_name(workload: str) -> str:
     """main_figure_name is the counter each workload is judged by (the results format's 'main figure')."""
     return "rss_bytes_per_task" if workload == "memory-per-task" else "ns_per_op"
@@ -71,6 +76,12 @@ class Case:
     repetitions: int = 0
     values: list[float] = field(default_factory=list)
     aggregate_median: float | None = None
+    counters: dict[str, list[float]] = field(default_factory=dict)  # NET_COUNTERS of every ok repetition
+
+    def counter_median(self, name: str) -> float | None:
+        """counter_median is the median of one counter over the ok repetitions, None when never recorded."""
+        values = self.counters.get(name)
+        return statistics.median(values) if values else None
 
     @property
     def series(self) -> Series:
@@ -258,6 +269,9 @@ def _add_iteration(case: Case, record: dict) -> None:
         value = _main_figure(record)
         if value is not None:
             case.values.append(value)
+        for name in NET_COUNTERS:
+            if isinstance(record.get(name), (int, float)) and not isinstance(record.get(name), bool):
+                case.counters.setdefault(name, []).append(float(record[name]))
 
 
 def _add_aggregate(record: dict, cases: dict[str, Case], case_of_run_name: dict[str, str]) -> None:

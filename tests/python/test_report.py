@@ -92,6 +92,11 @@ def expected_chart_names(path: Path) -> set[str]:
                 names.add(f"scaling-{w}-{d}")
                 if d == "workers" and w != "memory-per-task":
                     names.add(f"speedup-{w}")
+    echo = [c for c in cases if c.workload == "echo" and c.ok]
+    if echo:
+        names.add("net-echo-latency")
+        if len({c.params.get("connections") for c in echo}) >= 2:
+            names.add("net-echo-throughput")
     return names
 
 
