@@ -36,13 +36,20 @@ Netpoller::Netpoller() : chunks_(new std::atomic<PollDesc*>[kMaxChunks]) {
   if (epfd_ < 0) fail("spindle fiber: epoll_create1");
   eventfd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (eventfd_ < 0) fail("spindle fiber: eventfd");
+  // The blocking poll waits on waitfd_: the eventfd and the sockets' epoll instance (nested). Non-blocking
+  // polls read the sockets' instance only, so they can never swallow an interrupt meant for the blocked one.
+  waitfd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (waitfd_ < 0) fail("spindle fiber: epoll_create1");
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kInterruptTag;
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, eventfd_, &ev) != 0) fail("spindle fiber: epoll_ctl(eventfd)");
+  if (epoll_ctl(waitfd_, EPOLL_CTL_ADD, eventfd_, &ev) != 0) fail("spindle fiber: epoll_ctl(eventfd)");
+  ev.data.u64 = 0;
+  if (epoll_ctl(waitfd_, EPOLL_CTL_ADD, epfd_, &ev) != 0) fail("spindle fiber: epoll_ctl(epoll)");
 }
 
 Netpoller::~Netpoller() {
+  ::close(waitfd_);
   ::close(eventfd_);
   ::close(epfd_);
   for (std::uint32_t i = 0; i < kMaxChunks; ++i) delete[] chunks_[i].load(std::memory_order_relaxed);
@@ -128,11 +135,7 @@ bool Netpoller::wait(PollDesc* pd, bool write, std::int64_t deadline_ns) {
   pd->waiter[dir] = record.get();
   pd->deadline_ns[dir] = deadline_ns;
   pd->result[dir] = 0;
-  if (deadline_ns != kNoDeadline && deadline_waiters_.fetch_add(1, std::memory_order_relaxed) == 0) {
-    // The first deadline: a poll blocked without a timeout must come back to sweep.
-    next_sweep_ns_.store(now_ns() + kSweepNs, std::memory_order_relaxed);
-    interrupt();
-  }
+  if (deadline_ns != kNoDeadline) deadline_waiters_.fetch_add(1, std::memory_order_relaxed);
   record->block(pd->lock);  // the poller or the sweep wakes us after writing result[dir] under pd->lock
   return pd->result[dir] == PollDesc::kReady;
 }
@@ -146,25 +149,31 @@ void Netpoller::take_waiter(PollDesc& pd, int dir, std::uint8_t result, Intrusiv
 }
 
 bool Netpoller::poll(std::int64_t timeout_ns, IntrusiveStack<Fiber>& fibers) {
-  if (has_deadlines()) {
-    std::int64_t until_sweep = next_sweep_ns_.load(std::memory_order_relaxed) - now_ns();
-    if (until_sweep < 0) until_sweep = 0;
-    if (timeout_ns < 0 || timeout_ns > until_sweep) timeout_ns = until_sweep;
-  }
+  // A blocked poll comes back at least every kSweepNs, so a deadline that appears while it sleeps is swept
+  // in time without waking it for every new waiter.
+  if (timeout_ns < 0 || timeout_ns > kSweepNs) timeout_ns = kSweepNs;
   const int ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
-  epoll_event events[kEventsPerPoll];
-  int n = epoll_wait(epfd_, events, kEventsPerPoll, ms);
-  if (n < 0 && errno != EINTR) fail("spindle fiber: epoll_wait");
   bool interrupted = false;
-  for (int i = 0; i < n; ++i) {
-    const std::uint64_t data = events[i].data.u64;
-    if (data == kInterruptTag) {
-      interrupt_pending_.store(false, std::memory_order_seq_cst);  // before the read: a later interrupt writes again
+  epoll_event events[kEventsPerPoll];
+  if (ms != 0) {  // block on the eventfd and the sockets' instance, then collect without blocking
+    int n = epoll_wait(waitfd_, events, 2, ms);
+    if (n < 0 && errno != EINTR) fail("spindle fiber: epoll_wait");
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 != kInterruptTag) continue;
+      // Read, then clear (Go's netpollWakeSig order). Clearing first would let a second interrupt's write be
+      // swallowed by this read while the flag stays set, and every later interrupt would be dropped. An
+      // interrupt arriving between the read and the clear is redundant: this poll is returning anyway, and
+      // the worker rechecks stop_, its inbox and poll_slots_ after it.
       std::uint64_t count;
       [[maybe_unused]] ssize_t r = ::read(eventfd_, &count, sizeof count);
+      interrupt_pending_.store(false, std::memory_order_seq_cst);
       interrupted = true;
-      continue;
     }
+  }
+  int n = epoll_wait(epfd_, events, kEventsPerPoll, 0);
+  if (n < 0 && errno != EINTR) fail("spindle fiber: epoll_wait");
+  for (int i = 0; i < n; ++i) {
+    const std::uint64_t data = events[i].data.u64;
     PollDesc* pd = desc(static_cast<std::uint32_t>(data >> 32));
     const std::uint32_t ev = events[i].events;
     std::lock_guard lock(pd->lock);

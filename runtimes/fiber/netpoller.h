@@ -61,7 +61,7 @@ class Netpoller {
 
   // poll: collects ready sockets and expired deadlines, waiting up to `timeout_ns` (0: do not block,
   // < 0: no timeout). Woken waiters are added to `fibers` (plain threads are woken directly). Returns true
-  // when interrupted through the eventfd.
+  // when interrupted through the eventfd. Any number of non-blocking polls may run beside one blocking one.
   bool poll(std::int64_t timeout_ns, IntrusiveStack<Fiber>& fibers);
   // interrupt: makes a blocked (or the next) poll return at once.
   void interrupt() noexcept;
@@ -76,8 +76,9 @@ class Netpoller {
   void sweep(std::int64_t now, IntrusiveStack<Fiber>& fibers);
   void take_waiter(PollDesc& pd, int dir, std::uint8_t result, IntrusiveStack<Fiber>& fibers);
 
-  int epfd_ = -1;
-  int eventfd_ = -1;
+  int epfd_ = -1;     // the sockets, edge-triggered
+  int eventfd_ = -1;  // interrupt
+  int waitfd_ = -1;   // what a blocking poll waits on: eventfd_ and epfd_
   std::atomic<bool> interrupt_pending_{false};
   std::atomic<std::int64_t> registered_{0};
   std::atomic<std::int64_t> deadline_waiters_{0};

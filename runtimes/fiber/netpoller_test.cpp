@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <thread>
@@ -87,6 +88,34 @@ TEST_P(Netpoll, ManyConnectionsEchoRandomSizesIntact) {
   });
   EXPECT_EQ(checked.load(), std::int64_t{conns} * messages);
   EXPECT_EQ(served.load(), conns);
+}
+
+// One conversation, many round trips: the two fibers' readiness must keep flowing whichever worker polls
+// (a non-blocking poll beside the blocked poller, busy-worker polls, hand-offs between workers).
+TEST_P(Netpoll, OneConnectionManyRoundTrips) {
+  Scheduler s(testing::config(policy(), workers()));
+  const int trips = static_cast<int>(testing::scaled(20'000));
+  std::atomic<int> good{0};
+  s.run([&] {
+    auto listener = std::make_shared<Net::Socket>(Net::listen(1));
+    const std::uint16_t port = Net::port(*listener);
+    s.spawn([listener] {
+      auto c = Net::accept(*listener, in(30s));
+      char buf[64];
+      while (std::size_t n = Net::read_some(c, buf, sizeof buf, in(30s))) Net::write_all(c, buf, n, in(30s));
+    });
+    s.spawn([&good, port, trips] {
+      auto c = Net::connect(port, in(30s));
+      char out[64], back[64];
+      for (int i = 0; i < trips; ++i) {
+        std::memset(out, i & 0xFF, sizeof out);
+        Net::write_all(c, out, sizeof out, in(30s));
+        Net::read_exact(c, back, sizeof back, in(30s));
+        good += std::memcmp(out, back, sizeof out) == 0;
+      }
+    });
+  });
+  EXPECT_EQ(good.load(), trips);
 }
 
 TEST_P(Netpoll, ReadWithoutDataTimesOutAtItsDeadline) {

@@ -144,8 +144,9 @@ struct alignas(64) Worker {
   inline Fiber* find_local_work(bool may_poll = true);
   Fiber* pick_pinned_or_ring();
   Fiber* find_slow_local_work(bool may_poll);
-  bool poll_network_now();
+  Fiber* poll_network_now();
   Fiber* poll_network_blocking();
+  Fiber* keep_one(IntrusiveStack<Fiber>& fibers);
   void push_spawned(Fiber* f);
   void spill_spawn_stack(std::uint32_t n);
   Fiber* idle_search();
@@ -467,7 +468,9 @@ Fiber* Worker::find_slow_local_work(bool may_poll) {
   if (tick % kGlobalFairness == 0) {
     // A busy worker polls the network now and then, so readiness is never starved by CPU work (Go's
     // findRunnable polls before stealing; sysmon polls when nobody has for 10 ms).
-    if (may_poll) poll_network_now();
+    if (may_poll) {
+      if (Fiber* f = poll_network_now()) return f;
+    }
     if (Fiber* f = take_from_global()) return f;
   }
   if (!timers.empty() && ((tick & 7) == 0 || (runq.empty() && pinned_head == nullptr))) poll_timers();
@@ -521,6 +524,11 @@ Fiber* Worker::steal(bool take_runnext) {
 // of steal sweeps if the spinner cap allows, then parks (two-phase: announce, recheck, sleep).
 Fiber* Worker::idle_search() {
   sched->check_quiescence();
+  // The network first, before becoming a spinner (Go's findRunnable): a fiber readied by a socket runs here
+  // at once, and finding it wakes nobody (a spinner that finds work wakes another worker).
+  if (!spinning) {
+    if (Fiber* f = poll_network_now()) return f;
+  }
   const int nworkers = static_cast<int>(sched->workers_.size());
   if (!spinning && nworkers > 1 && 2 * sched->spinners_.load(std::memory_order_relaxed) < nworkers) {
     sched->spinners_.fetch_add(1, std::memory_order_seq_cst);
@@ -529,7 +537,6 @@ Fiber* Worker::idle_search() {
   if (spinning) {
     for (int round = 0; round < kSpinRounds && !sched->stop_.load(std::memory_order_relaxed); ++round) {
       Fiber* f = copy ? pop_pinned() : nullptr;  // posted to our inbox while we spin
-      if (f == nullptr && round == 0 && poll_network_now()) f = find_local_work(false);
       if (f == nullptr) f = steal(round == kSpinRounds - 1);
       if (f == nullptr && !timers.empty()) {
         poll_timers();
@@ -576,19 +583,29 @@ Fiber* Worker::idle_search() {
   return nullptr;
 }
 
-// poll_network_now: when nobody else polls, collects ready sockets without blocking and readies their
-// fibers (where a channel wake-up would put them). True when it readied any.
-bool Worker::poll_network_now() {
+// poll_network_now: collects ready sockets without blocking (even while another worker is blocked in
+// epoll_wait: epoll hands each edge to one caller) and returns one readied fiber for this worker to run
+// next, readying the rest where a channel wake-up would put them. Go's findRunnable does the same before
+// stealing, which is what keeps a conversation between two fibers on one worker without any sleep.
+Fiber* Worker::poll_network_now() {
   Netpoller& np = *sched->netpoller_;
-  if (!np.active() || sched->poll_owner_.load(std::memory_order_relaxed) != -1) return false;
-  int none = -1;
-  if (!sched->poll_owner_.compare_exchange_strong(none, index, std::memory_order_acq_rel)) return false;
+  if (!np.active()) return nullptr;
   IntrusiveStack<Fiber> fibers;
   np.poll(0, fibers);
-  sched->poll_owner_.store(-1, std::memory_order_release);
-  if (fibers.empty()) return false;
+  return keep_one(fibers);
+}
+
+// keep_one: pops a fiber this worker may run (a copy fiber pinned elsewhere goes home) and readies the rest.
+Fiber* Worker::keep_one(IntrusiveStack<Fiber>& fibers) {
+  Fiber* mine = fibers.pop();
+  if (mine != nullptr) {
+    if (Worker* home = home_of(mine); home != nullptr && home != this) {
+      home->post(mine);
+      mine = nullptr;
+    }
+  }
   Scheduler::ready_all(fibers);
-  return true;
+  return mine;
 }
 
 // poll_network_blocking: idle_search's sleep for the worker that holds the poll duty. The same two-phase
@@ -615,15 +632,7 @@ Fiber* Worker::poll_network_blocking() {
   int slots = sched->poll_slots_.exchange(0, std::memory_order_seq_cst);
   if (slots > 1) sched->spinners_.fetch_sub(slots - 1, std::memory_order_seq_cst);
   spinning = slots > 0;
-  Fiber* mine = fibers.pop();
-  if (mine != nullptr) {
-    if (Worker* home = home_of(mine); home != nullptr && home != this) {  // copy policy: pinned elsewhere
-      home->post(mine);
-      mine = nullptr;
-    }
-  }
-  Scheduler::ready_all(fibers);
-  return mine;
+  return keep_one(fibers);
 }
 
 void Worker::loop() {
