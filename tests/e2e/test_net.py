@@ -35,9 +35,12 @@ def test_echo_open_loop_measures_from_the_schedule():
     # 10 connections at 500 round trips/s in total: 20 ms between one connection's sends, 1 s per run.
     recs = run("--runtime", "fiber", "--workload", "echo", "--param", "connections=10", "--param", "messages=25",
                "--param", "rate=500")
-    median = [r for r in recs if r.get("aggregate_name") == "median"][0]
-    assert 0.8 < 250 / median["real_time"] * 1000 / 500 < 1.25  # the schedule, not the machine, sets the pace
-    assert median["round_trips_per_second"] < 600
+    for r in [r for r in recs if r.get("run_type") != "aggregate"]:
+        # The schedule, not the machine, sets the pace: 25 sends 20 ms apart cannot finish in under ~0.48 s,
+        # and the clients never run ahead of 500 round trips/s. (No upper bound on time: a loaded machine
+        # may fall behind the schedule; that is what the latency from the scheduled time then shows.)
+        assert r["real_time"] >= 0.45 * 1000, r["real_time"]
+        assert r["round_trips_per_second"] <= 500 * 1.05
 
 
 @pytest.mark.parametrize("runtime", ["thread", "fiber", "go"])
