@@ -58,7 +58,7 @@ struct Echo {
       const std::uint16_t port = os::local_port(listen_fd);
       if (!client_in_second_process(std::uint64_t(conns))) {
         rt.run([&] {
-          start_server(rt, listen_fd, conns, served);
+          serve(rt, listen_fd, conns, served);
           clients = run_clients(rt, p, port, hist);
         });
       } else {
@@ -69,7 +69,7 @@ struct Echo {
           client_rt.run([&] { c = run_clients(client_rt, p, port, hist); });
           ch.send(encode(c, hist));
         });
-        rt.run([&] { start_server(rt, listen_fd, conns, served); });
+        rt.run([&] { serve(rt, listen_fd, conns, served); });
         decode(child.expect(), clients, hist);
         child.join();
       }
@@ -99,19 +99,12 @@ struct Echo {
     return static_cast<char>((conn * 31 + m * 7 + std::int64_t(i)) & 0xFF);
   }
 
-  // start_server: inside a task of `rt`: an accept task that spawns one echo task per connection.
+  // serve: inside a task of `rt`: one echo task per accepted connection.
   template <class R>
-  static void start_server(R& rt, int listen_fd, std::int64_t conns, std::atomic<std::int64_t>& served) {
-    using Net = typename R::Net;
-    auto listener = std::make_shared<typename Net::Socket>(listen_fd);
-    rt.spawn([&rt, listener, conns, &served] {
-      for (std::int64_t i = 0; i < conns; ++i) {
-        auto conn = std::make_shared<typename Net::Socket>(Net::accept(*listener, socket_deadline()));
-        rt.spawn([conn, &served] {
-          echo_back<Net>(*conn);
-          served.fetch_add(1, std::memory_order_relaxed);
-        });
-      }
+  static void serve(R& rt, int listen_fd, std::int64_t conns, std::atomic<std::int64_t>& served) {
+    serve_each_connection(rt, listen_fd, conns, [&served](typename R::Net::Socket& conn) {
+      echo_back<typename R::Net>(conn);
+      served.fetch_add(1, std::memory_order_relaxed);
     });
   }
 

@@ -10,10 +10,8 @@
 #pragma once
 
 #include <malloc.h>
-#include <sys/socket.h>
 
 #include <atomic>
-#include <memory>
 #include <vector>
 
 #include "workloads/net_common.h"
@@ -71,18 +69,12 @@ struct IdleConnections {
         client.channel().send("connect");
         parked.add(n);
         ended.add(n);
-        auto listener = std::make_shared<typename Net::Socket>(listen_fd);
-        rt.spawn([&rt, listener, n, &reached, &saw_eof, &parked, &ended] {
-          for (std::int64_t i = 0; i < n; ++i) {
-            auto conn = std::make_shared<typename Net::Socket>(Net::accept(*listener, socket_deadline()));
-            rt.spawn([conn, &reached, &saw_eof, &parked, &ended] {
-              char b;
-              reached.fetch_add(1, std::memory_order_relaxed);
-              parked.done();
-              if (Net::read_some(*conn, &b, 1, socket_deadline()) == 0) saw_eof.fetch_add(1, std::memory_order_relaxed);
-              ended.done();
-            });
-          }
+        serve_each_connection(rt, listen_fd, n, [&](typename Net::Socket& conn) {
+          char b;
+          reached.fetch_add(1, std::memory_order_relaxed);
+          parked.done();
+          if (Net::read_some(conn, &b, 1, socket_deadline()) == 0) saw_eof.fetch_add(1, std::memory_order_relaxed);
+          ended.done();
         });
         parked.wait();
         after = process_memory();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -45,6 +46,21 @@ template <class R>
 RuntimeOptions options_of(const R& rt) {
   if constexpr (requires { rt.options(); }) return rt.options();
   else return RuntimeOptions{.workers = rt.workers()};
+}
+
+// serve_each_connection: called inside a task of `rt`: spawns an accept task that takes `connections`
+// connections on the listening fd (adopted here, so a fiber runtime registers it with its netpoller) and
+// spawns `handler(socket)` as one task per accepted connection. Each task owns its socket.
+template <class R, class Handler>
+void serve_each_connection(R& rt, int listen_fd, std::int64_t connections, Handler handler) {
+  using Net = typename R::Net;
+  auto listener = std::make_shared<typename Net::Socket>(listen_fd);
+  rt.spawn([&rt, listener, connections, handler] {
+    for (std::int64_t i = 0; i < connections; ++i) {
+      auto conn = std::make_shared<typename Net::Socket>(Net::accept(*listener, socket_deadline()));
+      rt.spawn([conn, handler] { handler(*conn); });
+    }
+  });
 }
 
 // ChildProcess: forks; the child runs `body(channel)` and _exits (never returning into the harness); an

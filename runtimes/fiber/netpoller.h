@@ -68,7 +68,7 @@ class Netpoller {
 
   // active: any socket registered (workers only poll then).
   bool active() const noexcept { return registered_.load(std::memory_order_relaxed) != 0; }
-  // has_deadlines: some parked waiter has a deadline (a blocked poll must wake to sweep).
+  // has_deadlines: some parked waiter has a deadline (polls then sweep every kSweepNs).
   bool has_deadlines() const noexcept { return deadline_waiters_.load(std::memory_order_relaxed) != 0; }
 
  private:
