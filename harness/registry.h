@@ -36,6 +36,7 @@ struct WorkloadInfo {
   std::vector<ParamSpec> params;
   std::function<Requirements(const ParamValues&)> requirements;
   bool test_only = false;  // fault-injection workloads for the harness's own tests
+  MainFigure figure;       // the counter progress lines and summaries show, in its unit (workload.h)
 };
 
 // CaseSpec: one fully validated case.

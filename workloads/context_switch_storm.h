@@ -12,6 +12,7 @@ struct ContextSwitchStorm {
   static constexpr std::string_view name = "context-switch-storm";
   static constexpr std::string_view summary = "every task yields repeatedly";
   static constexpr std::string_view op = "one yield";
+  static constexpr MainFigure main_figure{"ns_per_op", "ns/op"};
   static std::vector<ParamSpec> params() {
     return {{"tasks", 1'000, 1, 10'000'000, "tasks yielding at once"},
             {"yields", 1'000, 1, 1'000'000'000, "yields per task"}};

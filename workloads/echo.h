@@ -25,6 +25,7 @@ struct Echo {
   static constexpr std::string_view name = "echo";
   static constexpr std::string_view summary = "loopback TCP echo, a task per connection on each side; latency percentiles";
   static constexpr std::string_view op = "one round trip (bytes out and back over loopback TCP)";
+  static constexpr MainFigure main_figure{"round_trips_per_second", "round trips/s", "latency_p99_ns", "ns p99"};
   static std::vector<ParamSpec> params() {
     return {{"connections", 100, 1, 100'000, "concurrent connections (a client and a server task each)"},
             {"messages", 1'000, 1, 1'000'000'000, "round trips per connection"},

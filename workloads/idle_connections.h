@@ -24,6 +24,7 @@ struct IdleConnections {
   static constexpr std::string_view name = "idle-connections";
   static constexpr std::string_view summary = "open connections, every server task parked in read; bytes per connection";
   static constexpr std::string_view op = "one idle connection (set up, parked)";
+  static constexpr MainFigure main_figure{"rss_bytes_per_connection", "bytes/connection"};
   static std::vector<ParamSpec> params() {
     return {{"connections", 1'000, 1, 100'000, "connections open at once, a server task parked in read on each"}};
   }

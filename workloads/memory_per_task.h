@@ -16,6 +16,7 @@ struct MemoryPerTask {
   static constexpr std::string_view name = "memory-per-task";
   static constexpr std::string_view summary = "all tasks alive and parked at once; RSS growth per task";
   static constexpr std::string_view op = "one parked task";
+  static constexpr MainFigure main_figure{"rss_bytes_per_task", "bytes/task"};
   static std::vector<ParamSpec> params() {
     return {{"tasks", 100'000, 1, 10'000'000, "tasks parked at once"}};
   }

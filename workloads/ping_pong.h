@@ -13,6 +13,7 @@ struct PingPong {
   static constexpr std::string_view name = "ping-pong";
   static constexpr std::string_view summary = "pairs exchange a value over two unbuffered channels";
   static constexpr std::string_view op = "one round trip (two channel hand-offs)";
+  static constexpr MainFigure main_figure{"ns_per_op", "ns/op"};
   static std::vector<ParamSpec> params() {
     return {{"pairs", 1, 1, 100'000, "independent ping-pong pairs"},
             {"round-trips", 100'000, 1, 1'000'000'000, "round trips per pair"}};

@@ -14,6 +14,7 @@ struct Skynet {
   static constexpr std::string_view name = "skynet";
   static constexpr std::string_view summary = "10-ary tree of tasks, parents sum their children via channels";
   static constexpr std::string_view op = "one task of the tree";
+  static constexpr MainFigure main_figure{"ns_per_op", "ns/op"};
   static std::vector<ParamSpec> params() {
     return {{"leaves", 1'000'000, 1, 100'000'000, "leaves of the tree (a power of 10)", true}};
   }

@@ -12,6 +12,7 @@ struct SpawnMillion {
   static constexpr std::string_view name = "spawn-million";
   static constexpr std::string_view summary = "spawn trivial tasks from one root, wait for all";
   static constexpr std::string_view op = "one task spawned and finished";
+  static constexpr MainFigure main_figure{"ns_per_op", "ns/op"};
   static std::vector<ParamSpec> params() {
     return {{"tasks", 1'000'000, 1, 100'000'000, "tasks to spawn"}};
   }

@@ -45,6 +45,23 @@ inline WorkloadResult passed(std::uint64_t ops, std::uint64_t tasks_created) {
   return r;
 }
 
+// MainFigure: the counter a workload is judged by and the unit people read it in (progress lines, the
+// sweep's summary; scripts/spindle_report/units.py keeps the report's copy of this table). A workload
+// declares `static constexpr MainFigure main_figure{...};`; one without it is read in ns/op. `also` is a
+// second counter printed beside it (echo: latency p99), with its own unit.
+struct MainFigure {
+  std::string_view counter = "ns_per_op";
+  std::string_view unit = "ns/op";
+  std::string_view also = {};
+  std::string_view also_unit = {};
+};
+
+template <class W>
+constexpr MainFigure main_figure_of() {
+  if constexpr (requires { W::main_figure; }) return W::main_figure;
+  return MainFigure{};
+}
+
 template <class W>
 concept Workload = requires(const ParamValues& p) {
   { W::name } -> std::convertible_to<std::string_view>;
