@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <ostream>
 
+#include "harness/case_summary.h"
 #include "harness/environment.h"
 
 namespace spindle {
@@ -97,6 +98,7 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
   auto executor = make_executor(spec);
   std::vector<RepetitionExtra> extras;
   const std::string id = case_id(spec);
+  const MainFigure figure = find_workload(spec.workload, true)->figure;
 
   auto rep_line = [&](std::size_t rep) -> std::ostream& {
     return progress << "  rep " << rep << "/" << spec.repetitions << ": ";
@@ -141,11 +143,10 @@ CaseReport run_case(const CaseSpec& spec, std::ostream& progress) {
       state.counters["cpu_time_ms"] = out.cpu_seconds * 1e3;
       for (const auto& [k, v] : out.usage) state.counters[k] = v;
       for (const auto& [k, v] : out.result.counters) state.counters[k] = v;
-      rep_line(rep) << std::fixed << std::setprecision(2)
-               << out.real_seconds * 1e3 << " ms, " << std::setprecision(1) << state.counters["ns_per_op"].value
-               << " ns/op";
-      if (out.result.counters.count("rss_bytes_per_task"))
-        progress << ", " << std::setprecision(0) << out.result.counters["rss_bytes_per_task"] << " B/task";
+      rep_line(rep) << std::fixed << std::setprecision(2) << out.real_seconds * 1e3 << " ms";
+      for (auto [counter, unit] : {std::pair{figure.counter, figure.unit}, std::pair{figure.also, figure.also_unit}})
+        if (auto c = state.counters.find(std::string(counter)); !counter.empty() && c != state.counters.end())
+          progress << ", " << figure_value(c->second.value) << " " << unit;
       progress << std::endl;
     }
   });

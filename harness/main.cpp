@@ -8,6 +8,7 @@
 
 #include "harness/case_runner.h"
 #include "harness/case_spec.h"
+#include "harness/case_summary.h"
 #include "harness/environment.h"
 #include "harness/json_file.h"
 #include "harness/merge.h"
@@ -95,24 +96,19 @@ std::string fmt(double v, int prec) {
   return os.str();
 }
 
-// summary_line: one human line per case from its median aggregate (or its only repetition).
+// summary_line: one human line per case: the median time and the main figure in its unit, with its cv and
+// the noise flags (harness/case_summary.h).
 std::string summary_line(const CaseReport& report) {
-  const nlohmann::json* pick = nullptr;
-  const nlohmann::json* cv = nullptr;
-  for (const auto& r : report.records) {
-    if (r.value("aggregate_name", "") == "median") pick = &r;
-    if (r.value("aggregate_name", "") == "cv") cv = &r;
-  }
-  if (!pick && !report.records.empty() && report.records.front().value("status", "") == "ok") pick = &report.records.front();
   const nlohmann::json& any = report.records.front();
   std::string line = any["case_id"].get<std::string>() + ": " + report.status;
   if (report.status != "ok") return line + " (" + report.reason + ")";
-  const bool memory = pick->contains("rss_bytes_per_task");
-  line += ", median " + fmt((*pick)["real_time"].get<double>(), 2) + " ms, " +
-          fmt((*pick)["ns_per_op"].get<double>(), 1) + " ns/op";
-  if (memory) line += ", " + fmt((*pick)["rss_bytes_per_task"].get<double>(), 0) + " B/task";
-  if (cv) line += ", cv " + fmt((*cv)["real_time"].get<double>() * 100, 1) + "%";
-  return line;
+  std::vector<double> times;
+  for (const auto& r : report.records)
+    if (r.value("run_type", "") == "iteration" && r["real_time"].is_number()) times.push_back(r["real_time"].get<double>());
+  if (!times.empty()) line += ", median " + fmt(median_of(times), 2) + " ms";
+  std::string figure = figure_text(case_figure(report.records));
+  if (figure.rfind(", median ", 0) == 0) figure.replace(0, 9, ", ");  // "median" said once
+  return line + figure;
 }
 
 int run_command(const std::string& runtime, const std::string& workload, const std::vector<std::string>& params,

@@ -24,9 +24,11 @@
 #include <thread>
 
 #include "harness/case_runner.h"
+#include "harness/case_summary.h"
 #include "harness/environment.h"
 #include "harness/json_file.h"
 #include "harness/machine.h"
+#include "harness/noise.h"
 #include "harness/subprocess.h"
 #include "harness/usage_error.h"
 
@@ -227,24 +229,6 @@ bool is_measured_number(const std::string& key, const nlohmann::json& value) {
   return std::none_of(std::begin(kNotAggregated), std::end(kNotAggregated), [&](const char* k) { return key == k; });
 }
 
-// Google Benchmark's statistics (src/statistics.cc): mean; median of the middle one or two; sample stddev;
-// cv = stddev / mean; with one value stddev and cv are 0.
-double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-double stddev_of(const std::vector<double>& v) {
-  if (v.size() < 2) return 0.0;
-  const double mean = mean_of(v);
-  double squares = 0;
-  for (double x : v) squares += x * x;
-  const double n = double(v.size());
-  return std::sqrt(n / (n - 1) * (squares / n - mean * mean));
-}
-double cv_of(const std::vector<double>& v) { return v.size() < 2 ? 0.0 : stddev_of(v) / mean_of(v); }
-
 std::string status_of(const nlohmann::json& r) { return r.value("status", std::string("failed")); }
 
 bool is_bad_status(const std::string& s) { return s == "failed" || s == "crashed" || s == "timeout"; }
@@ -259,17 +243,9 @@ std::string summary_of(const std::string& id, const std::vector<nlohmann::json>&
     os << status_of(*bad) << "  " << id << ": " << bad->value("reason", std::string());
     return os.str();
   }
-  const nlohmann::json* pick = nullptr;
-  for (const auto& r : records)
-    if (r.value("aggregate_name", "") == "median" || (!pick && r.value("run_type", "") == "iteration")) pick = &r;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f s", seconds);
-  os << "ok  " << id << " in " << buf;
-  if (pick && pick->contains("ns_per_op") && (*pick)["ns_per_op"].is_number()) {
-    std::snprintf(buf, sizeof buf, ", %s%.1f ns/op", pick->contains("aggregate_name") ? "median " : "",
-                  (*pick)["ns_per_op"].get<double>());
-    os << buf;
-  }
+  os << "ok  " << id << " in " << buf << figure_text(case_figure(records));
   return os.str();
 }
 
@@ -532,6 +508,7 @@ int run_sweep_cases(const SweepDefinition& def, const SweepRunOptions& options) 
 
   std::map<std::string, int> counts;
   bool any_bad = false;
+  std::vector<std::string> untrusted;  // ok cases whose median is noisy or bimodal (harness/noise.h)
   for (std::size_t i = 0; i < n; ++i) {
     auto prev = options.previous.find(def.cases[i].id);
     const auto& these = prev != options.previous.end() ? prev->second : fresh[i];
@@ -541,6 +518,13 @@ int run_sweep_cases(const SweepDefinition& def, const SweepRunOptions& options) 
       if (status_of(r) != "ok") status = status_of(r);
     ++counts[status];
     any_bad = any_bad || is_bad_status(status);
+    const CaseFigure f = case_figure(these);
+    if (status == "ok" && (f.noise.noisy || f.noise.bimodal)) untrusted.push_back(def.cases[i].id + figure_text(f));
+  }
+  if (!untrusted.empty()) {
+    std::fprintf(stderr, "spindle: %zu case%s with a median not to trust (cv > %.0f%% or bimodal repetitions):\n",
+                 untrusted.size(), untrusted.size() == 1 ? "" : "s", kNoisyCv * 100);
+    for (const auto& line : untrusted) std::fprintf(stderr, "  %s\n", line.c_str());
   }
   std::string tally;
   for (const auto& [status, count] : counts) tally += (tally.empty() ? "" : ", ") + std::to_string(count) + " " + status;
