@@ -17,7 +17,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from .results import STATUSES, Case, Results, Series, main_figure_unit, status_severity  # noqa: E402
 from .selection import headline, scaling_lines, varying_dimensions  # noqa: E402
-from .units import format_bytes, format_count, format_figure  # noqa: E402
+from .units import figure_of, format_bytes, format_count, format_figure  # noqa: E402
 
 matplotlib.rcParams.update({
     "svg.fonttype": "none",      # SVG text stays text: searchable, small, and tests can read the labels
@@ -41,7 +41,7 @@ STATUS_COLORS = {"ok": "#a5d6a7", "unsupported": "#e0e0e0", "limit": "#ffe082", 
 _UNKNOWN_STATUS_COLOR = "#bdbdbd"
 _STATUS_TEXT_COLOR = "#b71c1c"
 
-FIGURE_LABELS = {"ns": "ns per op (median)", "bytes": "RSS bytes per task (median)"}
+_FLAG_HATCH = "xx"  # bars whose median is not to be trusted (noise.py): noisy or bimodal repetitions
 
 # Textbook per-task memory, drawn beside the measurements and labelled as reference (DESIGN.md, "The question").
 REFERENCE_STACKS = (
@@ -181,8 +181,9 @@ def workload_bar_chart(results: Results, workload: str, colors: dict[Series, str
     cases = results.cases_of(workload)
     series = _series_of(results, cases)
     head = headline(cases, series)
-    unit = main_figure_unit(workload)
-    figure, ax = _figure(results, f"{workload}: {FIGURE_LABELS[unit].replace(' (median)', '')} by runtime",
+    main = figure_of(workload)
+    unit = main.unit
+    figure, ax = _figure(results, f"{workload}: {main.label} by runtime",
                          (max(6.0, 1.25 * len(series) + 2.5), 4.8))
     shown = list(head.cases.items())
     ok = [c for _, c in shown if c is not None and c.ok]
@@ -196,16 +197,18 @@ def workload_bar_chart(results: Results, workload: str, colors: dict[Series, str
         ax.set_yscale("log")
     _bar_limits(ax, [c.maximum for c in ok], [c.minimum for c in ok], log)
     _format_axis(ax.yaxis, unit, log, [c.minimum for c in ok] + [c.maximum for c in ok])
-    ax.set_ylabel(FIGURE_LABELS[unit] + (", log scale" if log else "") + " — lower is better")
+    ax.set_ylabel(f"{main.label} (median)" + (", log scale" if log else "") + f" — {main.better}")
     ax.set_title(head.describe(), fontsize=9)
     ax.grid(False, axis="x")
     if ok:
-        ax.legend([_spread_handle()], [_spread_label(ok)], loc="upper left", fontsize=8)
+        handles, labels = _noise_legend(ok)
+        ax.legend([_spread_handle()] + handles, [_spread_label(ok)] + labels, loc="upper left", fontsize=8)
     else:
         ax.text(0.5, 0.6, "no runtime ran this workload ok\n(reasons: status matrix, cases not ok)",
                 transform=ax.transAxes, ha="center", va="center", color="#616161")
-    caption = (f"Median {FIGURE_LABELS[unit].replace(' (median)', '')} of {workload} for each runtime at "
-               f"{head.describe() or 'its only configuration'}; {_spread_label(ok)}.")
+    caption = (f"Median {main.label} of {workload} for each runtime at "
+               f"{head.describe() or 'its only configuration'}; {main.better}; {_spread_label(ok)}"
+               f"{_noise_caption(ok)}.")
     return Chart(f"bars-{workload}", f"{workload} by runtime", caption, figure, series)
 
 
@@ -216,11 +219,36 @@ def _draw_bars(ax, shown, colors: dict[Series, str], label) -> None:
         if case is None or not case.ok:
             _status_text(ax, x, _not_shown(case))
             continue
-        ax.bar(x, case.median, width=0.62, color=colors[s])
+        noise = case.noise
+        ax.bar(x, case.median, width=0.62, color=colors[s], hatch=_FLAG_HATCH if noise.flagged else None,
+               edgecolor="#424242" if noise.flagged else None)
         if len(case.values) > 1:
             ax.errorbar(x, case.median, yerr=_error(case), fmt="none", ecolor="black", capsize=5, lw=1.2)
         ax.annotate(label(case.median), (x, case.maximum), xytext=(0, 4), textcoords="offset points",
                     ha="center", va="bottom", fontsize=9, fontweight="bold")
+        if noise.flagged:
+            ax.annotate(_noise_words(noise), (x, case.maximum), xytext=(0, 17), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8, color=_STATUS_TEXT_COLOR)
+
+
+def _noise_words(noise) -> str:
+    """_noise_words: what a flagged bar says above its value: 'cv 23%', 'bimodal' or both."""
+    return " · ".join(([f"cv {noise.cv * 100:.0f}%"] if noise.noisy else []) + (["bimodal"] if noise.bimodal else []))
+
+
+def _noise_legend(cases: list[Case]) -> tuple[list, list[str]]:
+    """_noise_legend: a hatched legend entry when some bar's median is not to be trusted."""
+    if not any(c.noise.flagged for c in cases):
+        return [], []
+    return [Patch(facecolor="white", edgecolor="#424242", hatch=_FLAG_HATCH)], ["noisy (cv > 10%) or bimodal"]
+
+
+def _noise_caption(cases: list[Case]) -> str:
+    flagged = [c for c in cases if c.noise.flagged]
+    if not flagged:
+        return ""
+    return (f"; hatched bars ({len(flagged)}) have noisy (cv > 10%) or bimodal repetitions, so their median "
+            "is not to be trusted")
 
 
 def memory_chart(results: Results, colors: dict[Series, str]) -> Chart | None:
@@ -310,8 +338,9 @@ def scaling_chart(results: Results, workload: str, dimension: str, colors: dict[
     lines = scaling_lines(cases, series, dimension)
     if not any(len({c.dimension(dimension) for c in line.cases if c.ok}) >= 2 for line in lines):
         return None
-    unit = main_figure_unit(workload)
-    figure, ax = _figure(results, f"{workload}: {FIGURE_LABELS[unit].replace(' (median)', '')} vs {dimension}",
+    main = figure_of(workload)
+    unit = main.unit
+    figure, ax = _figure(results, f"{workload}: {main.label} vs {dimension}",
                          (9.5, 5.2))
     uniform = len({line.describe_fixed() for line in lines}) == 1
     all_ok = [c for line in lines for c in line.cases if c.ok]
@@ -324,6 +353,12 @@ def scaling_chart(results: Results, workload: str, dimension: str, colors: dict[
             ax.errorbar([c.dimension(dimension) for c in ok], [c.median for c in ok], color=colors[line.series],
                         yerr=[[c.median - c.minimum for c in ok], [c.maximum - c.median for c in ok]],
                         marker="o", capsize=3, lw=1.8, label=label)
+            for case in ok:
+                if case.noise.flagged:  # ringed and labelled: a median not to be trusted
+                    x = case.dimension(dimension)
+                    ax.plot(x, case.median, marker="o", ms=14, mfc="none", mec=_STATUS_TEXT_COLOR, mew=1.5, ls="none")
+                    ax.annotate(_noise_words(case.noise), (x, case.median), xytext=(8, -12),
+                                textcoords="offset points", fontsize=8, color=_STATUS_TEXT_COLOR)
         else:
             ax.plot([], [], color=colors[line.series], marker="x", ls="none", label=f"{label}: no ok case")
         for case in line.cases:
@@ -346,16 +381,18 @@ def scaling_chart(results: Results, workload: str, dimension: str, colors: dict[
         if len(values) <= 12:
             ax.set_xticks(values)
     ax.set_xlabel(dimension + (", log scale" if log_x else ""))
-    ax.set_ylabel(FIGURE_LABELS[unit] + (", log scale" if log_y else "") + " — lower is better")
+    ax.set_ylabel(f"{main.label} (median)" + (", log scale" if log_y else "") + f" — {main.better}")
     fixed = lines[0].describe_fixed() if uniform else "others fixed per line"
     ax.set_title(f"x = {dimension}; {fixed}" + ("; ✕ = case not ok" if len(all_ok) < sum(len(l.cases) for l in lines)
                                                  else ""), fontsize=9)
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles + [_spread_handle()], labels + [_spread_label(all_ok)], fontsize=8, loc="upper left",
               bbox_to_anchor=(1.01, 1.0))
-    caption = (f"How {workload}'s {FIGURE_LABELS[unit].replace(' (median)', '')} changes with {dimension}, one "
+    caption = (f"How {workload}'s {main.label} changes with {dimension}, one "
                f"line per runtime ({fixed}); {'log–log' if log_x and log_y else 'log x' if log_x else 'log y' if log_y else 'linear axes'}; "
-               f"{_spread_label(all_ok)}; crosses on the x axis mark cases that did not run ok.")
+               f"{_spread_label(all_ok)}; crosses on the x axis mark cases that did not run ok"
+               + (f"; ringed points have noisy (cv > 10%) or bimodal repetitions"
+                  if any(c.noise.flagged for c in all_ok) else "") + ".")
     return Chart(f"scaling-{workload}-{dimension}", f"{workload} vs {dimension}", caption, figure,
                  [line.series for line in lines])
 

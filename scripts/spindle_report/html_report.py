@@ -8,8 +8,8 @@ import html
 from dataclasses import dataclass
 
 from .results import Results
-from .tables import (Table, cases_table, environment_table, headline_configurations, headline_table,
-                     problem_table, status_table, worst_status)
+from .tables import (FLAG_MARK, Table, cases_table, environment_table, figure_legend, headline_configurations,
+                     headline_table, noise_rule, noise_table, problem_table, status_table, worst_status)
 from .charts import STATUS_COLORS
 
 _MIME = {"png": "image/png", "svg": "image/svg+xml"}
@@ -24,6 +24,7 @@ th { background: #f5f5f5; } td.num { text-align: right; font-variant-numeric: ta
 figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eeeeee; }
 figcaption { color: #424242; font-size: 0.9em; max-width: 60em; }
 code { font-size: 0.9em; }
+td.flag { background: #fff3cd; color: #8a4b00; font-weight: 600; }
 """
 
 
@@ -45,7 +46,8 @@ def _table(table: Table, cell_style=None, numeric_columns: set[int] = frozenset(
         cells = []
         for i, cell in enumerate(row):
             style = cell_style(row, i) if cell_style else ""
-            css = ' class="num"' if i in numeric_columns else ""
+            classes = (["num"] if i in numeric_columns else []) + (["flag"] if FLAG_MARK in cell else [])
+            css = f' class="{" ".join(classes)}"' if classes else ""
             text = html.escape(cell)
             if text.startswith("*") and text.endswith("*") and len(text) > 2:
                 text = f"<em>{text[1:-1]}</em>"
@@ -82,15 +84,22 @@ def render(results: Results, charts: list[EmbeddedChart]) -> str:
         f'<p class="subtitle">{html.escape(results.machine_label)} · {html.escape(results.date_label)} · '
         f"{len(results.cases)} cases, {len(series)} runtimes, {len(workloads)} workloads</p>",
         "<h2>Headline figures</h2>",
-        "<p>Median main figure (ns per op; memory-per-task: RSS bytes per parked task) at each workload's "
-        "most widely run configuration: " + html.escape("; ".join(headline_configurations(results))) + ".</p>",
+        "<p>Median main figure (" + html.escape(figure_legend(results)) + ") at each workload's "
+        "most widely run configuration: " + html.escape("; ".join(headline_configurations(results))) + ". "
+        + html.escape(noise_rule()) + ".</p>",
         _table(headline, numeric_columns=set(range(1, len(headline.header)))),
         "<h2>Status matrix</h2>", _table(status_table(results), status_style),
         "<h2>Charts</h2>", *[_image(chart) for chart in charts],
     ]
+    noisy = noise_table(results)
+    if noisy.rows:
+        parts[parts.index("<h2>Status matrix</h2>"):parts.index("<h2>Status matrix</h2>")] = [
+            f'<h2 id="noise">Medians not to trust ({len(noisy.rows)})</h2>',
+            "<p>Noisy or bimodal repetitions: rerun these before reading much into their medians.</p>",
+            _table(noisy, numeric_columns={1, 2, 3})]
     if problems.rows:
         parts += ["<h2>Cases not ok</h2>", _table(problems)]
     parts += ["<h2>Environment</h2>", _table(environment_table(results)),
-              "<h2>All cases</h2>", _table(cases_table(results), numeric_columns={2, 3, 4, 5}),
+              "<h2>All cases</h2>", _table(cases_table(results), numeric_columns={2, 3, 4, 5, 6}),
               "</body></html>"]
     return "\n".join(parts) + "\n"

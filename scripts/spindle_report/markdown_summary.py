@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .results import Results
-from .tables import Table, headline_configurations, headline_table, problem_table, status_table
+from .tables import (Table, figure_legend, headline_configurations, headline_table, noise_rule, noise_table,
+                     problem_table, status_table)
 
 MAX_PROBLEM_ROWS = 40
 
@@ -25,10 +26,18 @@ def render(results: Results) -> str:
     lines = [f"## Spindle results: `{results.path.name}`", "",
              f"{results.machine_label} · {results.date_label} · {len(results.cases)} cases", "",
              "### Median main figure", "",
-             "ns per op; memory-per-task: RSS bytes per parked task; *status* where the case did not run ok.", ""]
+             f"{figure_legend(results)}; *status* where the case did not run ok. {noise_rule()}.", ""]
     lines += _table(headline_table(results), numeric=True)
-    lines += ["", "Configurations: " + "; ".join(headline_configurations(results)) + ".", "",
-              "### Status matrix", ""]
+    lines += ["", "Configurations: " + "; ".join(headline_configurations(results)) + "."]
+    noisy = noise_table(results)
+    if noisy.rows:
+        shown = Table(noisy.header, noisy.rows[:MAX_PROBLEM_ROWS])
+        lines += ["", f"### Medians not to trust ({len(noisy.rows)})", "",
+                  "Noisy or bimodal repetitions: rerun these before reading much into their medians.", ""]
+        lines += _table(shown)
+        if len(noisy.rows) > MAX_PROBLEM_ROWS:
+            lines += ["", f"…and {len(noisy.rows) - MAX_PROBLEM_ROWS} more; see report.html."]
+    lines += ["", "### Status matrix", ""]
     lines += _table(status_table(results))
     problems = problem_table(results)
     if problems.rows:

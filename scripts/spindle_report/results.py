@@ -9,6 +9,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .noise import Noise, noise_of
+from .units import figure_of
+
 # Statuses from the results format, least to most severe (a case's status is the worst of its records).
 STATUSES = ("ok", "unsupported", "limit", "failed", "timeout", "crashed")
 RUNTIME_ORDER = ("thread", "pool", "fiber", "boost-fiber", "go")
@@ -28,12 +31,12 @@ NET_COUNTERS = ("round_trips_per_second", "latency_p50_ns", "latency_p90_ns", "l
 
 def main_figure_name(workload: str) -> str:
     """main_figure_name is the counter each workload is judged by (the results format's 'main figure')."""
-    return "rss_bytes_per_task" if workload == "memory-per-task" else "ns_per_op"
+    return figure_of(workload).counter
 
 
 def main_figure_unit(workload: str) -> str:
-    """main_figure_unit is 'bytes' for memory-per-task and 'ns' for every other workload."""
-    return "bytes" if workload == "memory-per-task" else "ns"
+    """main_figure_unit is the unit of that counter: 'ns', 'bytes' or 'per_s' (units.FIGURES)."""
+    return figure_of(workload).unit
 
 
 def _order_key(value: str, order: tuple[str, ...]) -> tuple[int, str]:
@@ -100,6 +103,11 @@ class Case:
     @property
     def minimum(self) -> float | None:
         return min(self.values) if self.values else self.aggregate_median
+
+    @property
+    def noise(self) -> Noise:
+        """noise: cv and the noisy/bimodal flags of the ok repetitions' main figure (noise.py)."""
+        return noise_of(self.values)
 
     @property
     def maximum(self) -> float | None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .results import Results, main_figure_unit, status_severity
+from .noise import NOISY_CV, Noise
+from .results import Case, Results, main_figure_unit, status_severity
 from .selection import Headline, headline
-from .units import format_bytes, format_figure
+from .units import DEFAULT_FIGURE, figure_of, format_bytes, format_cv, format_figure
+
+FLAG_MARK = "⚠"  # starts every noise flag in a table cell; report.html highlights such cells
 
 _CONTEXT_FIELDS = ("host_name", "date", "executable", "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled",
                    "library_build_type", "spindle_schema")
@@ -53,9 +56,21 @@ def headlines(results: Results) -> dict[str, Headline]:
             for w in results.workloads}
 
 
+def noise_cell(noise: Noise) -> str:
+    """noise_cell: the cv of a case's repetitions, with '⚠ NOISY' / '⚠ BIMODAL' when its median is not to be
+    trusted (noise.py); an em dash with one repetition."""
+    text = format_cv(noise.cv)
+    if noise.noisy:
+        text += f" {FLAG_MARK} NOISY"
+    if noise.bimodal:
+        text += f" {FLAG_MARK} BIMODAL"
+    return text
+
+
 def headline_table(results: Results) -> Table:
     """headline_table: median main figure per series (rows) × workload (columns) at each workload's
-    headline configuration; a case that did not run ok shows its status in italics (*limit*)."""
+    headline configuration, each followed by a cv column with the noise flags; a case that did not run ok
+    shows its status in italics (*limit*)."""
     heads = headlines(results)
     rows = []
     for s in results.series:
@@ -63,13 +78,30 @@ def headline_table(results: Results) -> Table:
         for workload, head in heads.items():
             case = head.cases.get(s)
             if case is None:
-                row.append("—")
+                row += ["—", "—"]
             elif case.ok:
-                row.append(format_figure(main_figure_unit(workload), case.median))
+                row += [format_figure(main_figure_unit(workload), case.median), noise_cell(case.noise)]
             else:
-                row.append(f"*{case.status}*")
+                row += [f"*{case.status}*", "—"]
         rows.append(row)
-    return Table(["runtime"] + list(heads), rows)
+    header = ["runtime"]
+    for workload in heads:
+        header += [workload, "cv"]
+    return Table(header, rows)
+
+
+def figure_legend(results: Results) -> str:
+    """figure_legend says what each workload's median is, in its unit, and which way is better."""
+    figures = {w: figure_of(w) for w in results.workloads}
+    parts = [DEFAULT_FIGURE.label] if DEFAULT_FIGURE in figures.values() else []
+    parts += [f"{w}: {f.label}" + ("" if f.lower_is_better else f" ({f.better})")
+              for w, f in figures.items() if f != DEFAULT_FIGURE]
+    return "; ".join(parts)
+
+
+def noise_rule() -> str:
+    return (f"cv = stddev ÷ mean of the repetitions; {FLAG_MARK} NOISY above {NOISY_CV:.0%}, {FLAG_MARK} BIMODAL "
+            "when the repetitions fall into two clusters farther apart than either is wide (a gap test)")
 
 
 def headline_configurations(results: Results) -> list[str]:
@@ -104,10 +136,31 @@ def problem_table(results: Results) -> Table:
 
 
 def cases_table(results: Results) -> Table:
-    """cases_table: every case with its repetitions and main figure (median, min, max)."""
+    """cases_table: every case with its repetitions and main figure (median, cv with noise flags, min, max)."""
     rows = []
     for c in results.cases:
         unit = main_figure_unit(c.workload)
         rows.append([c.case_id, c.status, str(len(c.values)), format_figure(unit, c.median if c.ok else None),
+                     noise_cell(c.noise) if c.ok else "—",
                      format_figure(unit, c.minimum if c.ok else None), format_figure(unit, c.maximum if c.ok else None)])
-    return Table(["case", "status", "ok repetitions", "median", "min", "max"], rows)
+    return Table(["case", "status", "ok repetitions", "median", "cv", "min", "max"], rows)
+
+
+def _repetitions_text(case: Case) -> str:
+    unit = main_figure_unit(case.workload)
+    values = sorted(case.values)
+    if case.noise.gap:
+        low, high = case.noise.gap
+        lower = [v for v in values if v <= low]
+        upper = [v for v in values if v >= high]
+        return (f"{format_figure(unit, lower[0])}–{format_figure(unit, low)} and "
+                f"{format_figure(unit, high)}–{format_figure(unit, upper[-1])}")
+    return f"{format_figure(unit, values[0])}–{format_figure(unit, values[-1])}"
+
+
+def noise_table(results: Results) -> Table:
+    """noise_table: the ok cases whose median is not to be trusted (noisy or bimodal), with the spread of
+    their repetitions (both clusters when bimodal)."""
+    rows = [[c.case_id, format_figure(main_figure_unit(c.workload), c.median), noise_cell(c.noise),
+             str(len(c.values)), _repetitions_text(c)] for c in results.cases if c.ok and c.noise.flagged]
+    return Table(["case", "median", "cv", "ok repetitions", "repetitions range"], rows)

@@ -1,6 +1,39 @@
-# Formats the main figures for people: nanoseconds as ns/µs/ms/s and byte counts as B/KiB/MiB/GiB, to
-# three significant digits. The one place charts, report.html and summary.md get their number text from.
+# Each workload's main figure (which counter, in which unit, better low or high) and how its numbers read:
+# nanoseconds as ns/µs/ms/s, byte counts as B/KiB/MiB/GiB, rates as k/s and M/s, to three significant
+# digits. The one place charts, report.html and summary.md get their number text from.
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """Figure is a workload's main figure: the record's counter, its unit ('ns', 'bytes', 'per_s'), the
+    words for it ('ns per op'), and which way is better."""
+
+    counter: str
+    unit: str
+    label: str
+    lower_is_better: bool = True
+
+    @property
+    def better(self) -> str:
+        return "lower is better" if self.lower_is_better else "higher is better"
+
+
+# The report's copy of the harness's table (each workload header's `main_figure`, workloads/workload.h);
+# a workload missing here is read in ns per op, as the harness reads one that declares nothing.
+DEFAULT_FIGURE = Figure("ns_per_op", "ns", "ns per op")
+FIGURES = {
+    "memory-per-task": Figure("rss_bytes_per_task", "bytes", "RSS bytes per task"),
+    "idle-connections": Figure("rss_bytes_per_connection", "bytes", "RSS bytes per connection"),
+    "echo": Figure("round_trips_per_second", "per_s", "round trips per second", lower_is_better=False),
+}
+
+
+def figure_of(workload: str) -> Figure:
+    """figure_of is the main figure a workload is judged by."""
+    return FIGURES.get(workload, DEFAULT_FIGURE)
 
 
 def _three_digits(value: float) -> str:
@@ -21,11 +54,23 @@ def format_bytes(value: float) -> str:
     return f"{_three_digits(value)} B"
 
 
+def format_rate(value: float) -> str:
+    for unit, scale in (("G/s", 1e9), ("M/s", 1e6), ("k/s", 1e3)):
+        if value >= scale:
+            return f"{_three_digits(value / scale)} {unit}"
+    return f"{_three_digits(value)} /s"
+
+
 def format_figure(unit: str, value: float | None) -> str:
-    """format_figure formats a value of unit 'ns' or 'bytes'; None reads as an em dash."""
+    """format_figure formats a value of unit 'ns', 'bytes' or 'per_s'; None reads as an em dash."""
     if value is None:
         return "—"
-    return format_bytes(value) if unit == "bytes" else format_ns(value)
+    return {"bytes": format_bytes, "per_s": format_rate}.get(unit, format_ns)(value)
+
+
+def format_cv(cv: float | None) -> str:
+    """format_cv writes a coefficient of variation as a percentage; None (one repetition) as an em dash."""
+    return "—" if cv is None else f"{cv * 100:.1f}%"
 
 
 def format_count(value: float) -> str:

@@ -54,14 +54,19 @@ def raw_cases(path: Path) -> dict[str, RawCase]:
             continue
         case = cases.setdefault(record["case_id"], RawCase(record))
         case.statuses.append(record["status"])
-        figure = "rss_bytes_per_task" if record["workload"] == "memory-per-task" else "ns_per_op"
+        figure = FIGURES.get(record["workload"], ("ns_per_op", "ns"))[0]
         if record["status"] == "ok":
             case.values.append(record[figure])
     return cases
 
 
+# Each workload's main figure and unit, as workloads/*.h declare them (main_figure); ns per op otherwise.
+FIGURES = {"memory-per-task": ("rss_bytes_per_task", "bytes"), "idle-connections": ("rss_bytes_per_connection", "bytes"),
+           "echo": ("round_trips_per_second", "per_s")}
+
+
 def unit_of(workload: str) -> str:
-    return "bytes" if workload == "memory-per-task" else "ns"
+    return FIGURES.get(workload, ("ns_per_op", "ns"))[1]
 
 
 def has_scaling(cases: list[RawCase], dimension: str) -> bool:
@@ -90,7 +95,7 @@ def expected_chart_names(path: Path) -> set[str]:
         for d in dimensions:
             if has_scaling(mine, d):
                 names.add(f"scaling-{w}-{d}")
-                if d == "workers" and w != "memory-per-task":
+                if d == "workers" and unit_of(w) == "ns":
                     names.add(f"speedup-{w}")
     echo = [c for c in cases if c.workload == "echo" and c.ok]
     if echo:
