@@ -10,7 +10,7 @@ from .verdict import (BROKEN, FAILING_VERDICTS, IMPROVEMENT, REGRESSION, UNCERTA
 ANSI_BY_VERDICT = {REGRESSION: "\033[1;31m", BROKEN: "\033[1;31m", IMPROVEMENT: "\033[32m",
                    UNCERTAIN: "\033[33m"}
 ANSI_RESET = "\033[0m"
-COLUMNS = ("verdict", "case", "BASE", "NEW", "ratio", "95% CI", "p (Holm)", "n")
+COLUMNS = ("verdict", "case", "BASE", "cv", "NEW", "cv", "ratio", "95% CI", "p (Holm)", "n")
 
 
 def _figure(value: float | None, unit: str) -> str:
@@ -19,6 +19,14 @@ def _figure(value: float | None, unit: str) -> str:
     if value >= 1e5:
         return f"{value:.3e} {unit}"
     return f"{value:.4g} {unit}"
+
+
+def _noise(noise) -> str:
+    """_noise: the cv of one side's repetitions, with NOISY / BIMODAL when its median is not to be trusted
+    (spindle_report/noise.py); '-' with fewer than two repetitions."""
+    if noise is None or noise.cv is None:
+        return "-"
+    return f"{noise.cv:.1%}" + (" NOISY" if noise.noisy else "") + (" BIMODAL" if noise.bimodal else "")
 
 
 def _p_in_direction(case: CaseVerdict) -> float | None:
@@ -33,7 +41,9 @@ def _row(case: CaseVerdict) -> list[str]:
         case.verdict,
         case.case_id,
         _figure(case.base_median, case.unit),
+        _noise(case.base_noise),
         _figure(case.new_median, case.unit),
+        _noise(case.new_noise),
         f"{case.ratio:.3f}" if case.ratio is not None else "-",
         f"[{case.ci_low:.3f}, {case.ci_high:.3f}]" if case.ci_low is not None else "-",
         f"{p_holm:.2g}" if p_holm is not None else "-",

@@ -5,6 +5,7 @@
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from spindle_report.noise import Noise, noise_of
 
 from . import stats
 from .matching import Results, ResultsError, environment_differences
@@ -43,6 +44,8 @@ class CaseVerdict:
     p_faster: float | None = None         # one-sided MWU p, NEW faster; then Holm-adjusted
     p_faster_holm: float | None = None
     note: str = ""
+    base_noise: Noise | None = None       # cv and noisy/bimodal flags of each side (spindle_report/noise.py);
+    new_noise: Noise | None = None        # shown beside the medians, no part of the verdict
 
 
 @dataclass
@@ -112,6 +115,7 @@ def compare(base: Results, new: Results, *, threshold: float = 0.05, alpha: floa
         base_case, new_case = base.cases[case_id], new.cases[case_id]
         case = CaseVerdict(case_id, base_case.metric, base_case.unit, verdict="",
                            n_base=len(base_case.values), n_new=len(new_case.values))
+        case.base_noise, case.new_noise = noise_of(base_case.values), noise_of(new_case.values)
         if case.n_base:
             case.base_median = float(np.median(base_case.values))
         if case.n_new:

@@ -111,3 +111,19 @@ def test_each_workload_is_reported_in_its_own_unit(tmp_path):
     svg = ElementTree.parse(tmp_path / "net" / "bars-echo.svg").getroot()
     texts = " ".join("".join(e.itertext()) for e in svg.iter("{http://www.w3.org/2000/svg}text"))
     assert "higher is better" in texts and "ns per op" not in texts
+
+
+def test_compare_shows_each_sides_cv_and_flags_without_changing_verdicts():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "compare"), str(FIXTURES / "compare_base.json"),
+                             str(FIXTURES / "compare_noise.json")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if line.startswith("verdict"))
+    assert header.split()[:7] == ["verdict", "case", "BASE", "cv", "NEW", "cv", "ratio"]
+    # fiber memory-per-task in BASE: 8 repetitions at ~8.5 KB and 2 at ~9.6 KB
+    row = next(line for line in result.stdout.splitlines() if "memory-per-task/fiber/" in line)
+    assert row.split()[:5] == ["unchanged", "memory-per-task/fiber/tasks:10000/workers:2/stack_policy:pooled", "8543",
+                               "B/task", "5.3%"] and "BIMODAL" in row
+    assert result.stdout.strip().splitlines()[-1].startswith("RESULT: no regression")
