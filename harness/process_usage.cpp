@@ -3,8 +3,7 @@
 
 #include <sys/resource.h>
 
-#include <fstream>
-#include <sstream>
+#include "workloads/process_memory.h"
 
 namespace spindle {
 namespace {
@@ -16,30 +15,16 @@ UsageSnapshot now() {
   return {secs(ru.ru_utime), secs(ru.ru_stime), ru.ru_nvcsw, ru.ru_nivcsw};
 }
 
-double peak_rss_bytes() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) {
-      std::istringstream is(line.substr(6));
-      double kb = 0;
-      is >> kb;
-      return kb * 1024;
-    }
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_maxrss) * 1024;
-}
-
 }  // namespace
 
 UsageSnapshot usage_begin() {
-  std::ofstream("/proc/self/clear_refs") << "5";  // 5 = reset the peak RSS (VmHWM) to the current RSS
+  reset_peak_rss();
   return now();
 }
 
 std::map<std::string, double> usage_since(const UsageSnapshot& start) {
   UsageSnapshot end = now();
-  return {{"peak_rss_bytes", peak_rss_bytes()},
+  return {{"peak_rss_bytes", double(peak_rss_bytes())},
           {"voluntary_csw", double(end.voluntary_csw - start.voluntary_csw)},
           {"involuntary_csw", double(end.involuntary_csw - start.involuntary_csw)},
           {"user_cpu_s", end.user_s - start.user_s},

@@ -19,6 +19,7 @@
 #include "runtimes/thread/thread_runtime.h"
 #include "runtimes/os/net.h"
 #include "workloads/context_switch_storm.h"
+#include "workloads/deep_stack.h"
 #include "workloads/echo.h"
 #include "workloads/idle_connections.h"
 #include "workloads/fault_injection.h"
@@ -35,7 +36,7 @@ struct TypeList {};
 
 // ---- the registration lists --------------------------------------------------------------------
 using InProcessRuntimes = TypeList<ThreadRuntime, PoolRuntime, FiberRuntime, BoostFiberRuntime>;
-using AllWorkloads = TypeList<SpawnMillion, PingPong, ContextSwitchStorm, Skynet, MemoryPerTask, Echo, IdleConnections,
+using AllWorkloads = TypeList<SpawnMillion, PingPong, ContextSwitchStorm, Skynet, MemoryPerTask, DeepStack, Echo, IdleConnections,
                               FaultWorkload<Fault::crash>, FaultWorkload<Fault::hang>, FaultWorkload<Fault::checksum>>;
 // --------------------------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ struct Requirements {
   bool net = false;
   std::uint64_t concurrent_tasks = 1;  // tasks that must be alive at the same time, at worst
   std::uint64_t connections = 0;       // loopback connections open at once (fds, ephemeral ports)
+  std::size_t stack_bytes = 0;         // deepest stack a task needs (0: the workloads' usual few KiB)
 };
 
 // Runtime: the concept. `rt.run(f)` runs `f` as the root task and returns when it and every task spawned

@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "runtimes/os/thread_limits.h"
+
 namespace spindle {
 namespace boost_fiber_detail {
 namespace {
@@ -78,5 +80,11 @@ constexpr std::size_t kDefaultStackSize = 64 * 1024;
 BoostFiberRuntime::BoostFiberRuntime(const RuntimeOptions& opts)
     : sched_(boost_fiber_detail::Scheduler::instance(opts.workers > 0 ? opts.workers : default_workers())),
       stack_size_(opts.stack_size > 0 ? opts.stack_size : kDefaultStackSize) {}
+
+std::string BoostFiberRuntime::limit_reason(const RuntimeOptions& opts, const Requirements& req) {
+  return os::stack_limit_reason(req.concurrent_tasks, req.stack_bytes,
+                                opts.stack_size > 0 ? opts.stack_size : kDefaultStackSize,
+                                "boost-fiber's fixed-size stack (--stack-size)");
+}
 
 }  // namespace spindle

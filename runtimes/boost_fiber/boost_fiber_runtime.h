@@ -97,7 +97,9 @@ class BoostFiberRuntime {
   };
 
   explicit BoostFiberRuntime(const RuntimeOptions& opts);
-  static std::string limit_reason(const RuntimeOptions&, const Requirements&) { return {}; }
+  // limit_reason: a deep task needs its fixed-size stack (--stack-size, default 64 KiB; no guard page, so an
+  // overflow would corrupt the heap) to hold it, and every stack touched that deep must fit in memory.
+  static std::string limit_reason(const RuntimeOptions& opts, const Requirements& req);
 
   // run: launches `root` and blocks the calling thread until it and every fiber spawned have finished.
   template <class F>

@@ -27,19 +27,45 @@ type outcome struct {
 	Limit        string // why the workload stopped short of its size (status "limit"); empty when it did not
 	TasksCreated int64
 	Ops          int64
-	Memory       *MemoryFigures // memory-per-task only
+	Memory       *MemoryFigures // memory-per-task only (its tasks_reached: TasksReached)
 	Echo         *EchoFigures   // echo only
 	Idle         *IdleFigures   // idle-connections only
+	Deep         *DeepFigures   // deep-stack only
+	// TasksReached: memory-per-task's and deep-stack's goroutines that reached their parking point.
+	TasksReached *int64
 	// ConnectionsReached: echo's clients that finished all messages, idle-connections' parked goroutines.
 	ConnectionsReached *int64
 	// ClientProcess (network workloads): 1 when the client side ran in a second process, else 0.
 	ClientProcess *int
 }
 
+// settle gives the outcome its verdict: the first non-empty problem fails it (the checksum's reason); with
+// none, a limit stops it short; with neither, its checksum holds.
+func (o *outcome) settle(limit string, problems ...string) {
+	for _, p := range problems {
+		if p != "" {
+			o.Reason = p
+			return
+		}
+	}
+	if limit != "" {
+		o.Limit = limit
+		return
+	}
+	o.ChecksumOK = true
+}
+
+// errText is err's message, or "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
 // MemoryFigures are memory-per-task's extra counters.
 type MemoryFigures struct {
 	RSSBytesPerTask float64 `json:"rss_bytes_per_task"`
-	TasksReached    int64   `json:"tasks_reached"`
 	VMBytesPerTask  float64 `json:"vm_bytes_per_task"`
 	Mappings        int64   `json:"mappings"`
 }
@@ -97,6 +123,8 @@ type record struct {
 	*MemoryFigures
 	*EchoFigures
 	*IdleFigures
+	*DeepFigures
+	TasksReached       *int64 `json:"tasks_reached,omitempty"`
 	ConnectionsReached *int64 `json:"connections_reached,omitempty"`
 	ClientProcess      *int   `json:"client_process,omitempty"`
 }
@@ -270,6 +298,8 @@ func makeRecord(c caseSpec, name string, rep int, out outcome, elapsed time.Dura
 		MemoryFigures:      out.Memory,
 		EchoFigures:        out.Echo,
 		IdleFigures:        out.Idle,
+		DeepFigures:        out.Deep,
+		TasksReached:       out.TasksReached,
 		ConnectionsReached: out.ConnectionsReached,
 		ClientProcess:      out.ClientProcess,
 	}

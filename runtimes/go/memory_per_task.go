@@ -45,23 +45,15 @@ func runMemoryPerTask(p params) outcome {
 	close(release)
 	exited.Wait()
 
-	out := outcome{TasksCreated: spawned, Ops: spawned, Memory: &MemoryFigures{
+	out := outcome{TasksCreated: spawned, Ops: spawned, TasksReached: &reached, Memory: &MemoryFigures{
 		RSSBytesPerTask: float64(during.rssBytes-before.rssBytes) / float64(spawned),
 		VMBytesPerTask:  float64(during.vmBytes-before.vmBytes) / float64(spawned),
-		TasksReached:    reached,
 		Mappings:        mappings,
 	}}
-	switch {
-	case errMem != nil:
-		out.Reason = errMem.Error()
-	case errMaps != nil:
-		out.Reason = errMaps.Error()
-	case reached != spawned || exitedCount.Load() != spawned:
-		out.Reason = fmt.Sprintf("%d goroutines parked and %d exited, want %d", reached, exitedCount.Load(), spawned)
-	case limit != "":
-		out.Limit = limit
-	default:
-		out.ChecksumOK = true
+	mismatch := ""
+	if reached != spawned || exitedCount.Load() != spawned {
+		mismatch = fmt.Sprintf("%d goroutines parked and %d exited, want %d", reached, exitedCount.Load(), spawned)
 	}
+	out.settle(limit, errText(errMem), errText(errMaps), mismatch)
 	return out
 }

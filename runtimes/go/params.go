@@ -76,6 +76,12 @@ var workloads = []workloadSpec{
 		Name: "idle-connections", Run: runIdleConnections, Prepare: prepareMemoryPerTask, Refuse: refuseIdleConnections,
 		Params: []paramSpec{{Name: "connections", Default: 1_000, Min: 1, Max: 100_000}},
 	},
+	{
+		Name: "deep-stack", Run: runDeepStack, Prepare: prepareMemoryPerTask, AliveAtOnce: paramTasks, Refuse: refuseDeepStack,
+		Params: []paramSpec{
+			{Name: "tasks", Default: 10_000, Min: 1, Max: 1_000_000},
+			{Name: "depth-kib", Default: 256, Min: 1, Max: 1_048_576}},
+	},
 }
 
 func paramTasks(p params) int64 { return p["tasks"] }

@@ -19,6 +19,7 @@ func TestDefaultsMatchTheDesign(t *testing.T) {
 		"memory-per-task":      {"tasks": 100_000},
 		"echo":                 {"connections": 100, "messages": 1_000, "bytes": 64, "rate": 0},
 		"idle-connections":     {"connections": 1_000},
+		"deep-stack":           {"tasks": 10_000, "depth-kib": 256},
 	}
 	if len(workloads) != len(want) {
 		t.Fatalf("%d workloads, want %d", len(workloads), len(want))

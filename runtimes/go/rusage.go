@@ -67,3 +67,23 @@ func countMappings() (int64, error) {
 	}
 	return n, sc.Err()
 }
+
+// resetPeakRSS sets the peak resident set (VmHWM) to the current one (/proc/self/clear_refs 5, Linux >= 4.0),
+// as the C++ harness does before each repetition.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// readPeakRSS is VmHWM from /proc/self/status in bytes: the peak RSS since the last resetPeakRSS; the
+// process's lifetime peak (ru_maxrss) where VmHWM cannot be read.
+func readPeakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			var kib int64
+			if n, _ := fmt.Sscanf(sc.Text(), "VmHWM: %d kB", &kib); n == 1 {
+				return kib * 1024
+			}
+		}
+	}
+	return readUsage().maxRSSBytes
+}

@@ -45,8 +45,8 @@ func TestWorkloadsAtSmallSizes(t *testing.T) {
 			if (out.Memory != nil) != (c.workload == "memory-per-task") {
 				t.Errorf("%s: memory figures present = %v", c.workload, out.Memory != nil)
 			}
-			if out.Memory != nil && (out.Memory.TasksReached != c.params["tasks"] || out.Memory.Mappings <= 0) {
-				t.Errorf("%s: tasks_reached %d mappings %d", c.workload, out.Memory.TasksReached, out.Memory.Mappings)
+			if out.Memory != nil && (out.TasksReached == nil || *out.TasksReached != c.params["tasks"] || out.Memory.Mappings <= 0) {
+				t.Errorf("%s: tasks_reached %v mappings %d", c.workload, out.TasksReached, out.Memory.Mappings)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 // thread_limits.cpp — reads the kernel's and the process's thread limits (see thread_limits.h).
 #include "runtimes/os/thread_limits.h"
 
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -92,6 +93,32 @@ void wait_for_live_threads(std::uint64_t count, std::chrono::milliseconds timeou
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (live_threads() > count && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+std::size_t default_thread_stack_bytes() {
+  pthread_attr_t attr;
+  std::size_t bytes = 0;
+  if (pthread_getattr_default_np(&attr) == 0) {
+    pthread_attr_getstacksize(&attr, &bytes);
+    pthread_attr_destroy(&attr);
+  }
+  return bytes;
+}
+
+std::string stack_limit_reason(std::uint64_t tasks, std::size_t need, std::size_t have, const std::string& whose) {
+  if (need == 0) return {};
+  std::ostringstream os;
+  if (need > have) {
+    os << "a task needs " << (need >> 10) << " KiB of stack; " << whose << " holds " << (have >> 10) << " KiB";
+    return os.str();
+  }
+  const std::uint64_t available = mem_available();
+  if (available > 0 && tasks * need > available / 10 * 8) {
+    os << tasks << " stacks touched " << (need >> 10) << " KiB deep need " << ((tasks * need) >> 20)
+       << " MiB resident, more than 80% of MemAvailable=" << (available >> 20) << " MiB";
+    return os.str();
+  }
+  return {};
 }
 
 std::string thread_limit_reason(std::uint64_t threads) {

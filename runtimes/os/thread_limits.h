@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -21,6 +22,15 @@ ThreadLimits thread_limits();
 
 // thread_limit_reason: empty when `threads` alive at once fit, else one line naming the limit.
 std::string thread_limit_reason(std::uint64_t threads);
+
+// default_thread_stack_bytes: the stack a std::thread gets in this process: glibc's default thread
+// attribute (pthread_getattr_default_np), which glibc takes from RLIMIT_STACK at start-up (8 MiB here).
+std::size_t default_thread_stack_bytes();
+
+// stack_limit_reason: empty when a task that needs `need` bytes of stack fits in a stack of `have` bytes
+// (`whose` names that stack in the reason) and `tasks` stacks touched `need` deep fit in 80% of
+// MemAvailable; else one line naming what binds. need = 0 (the usual shallow task) always fits.
+std::string stack_limit_reason(std::uint64_t tasks, std::size_t need, std::size_t have, const std::string& whose);
 
 // live_threads: this process's threads as the kernel counts them (/proc/self/status `Threads:`).
 std::uint64_t live_threads();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtimes/os/blocking_sync.h"
+#include "runtimes/os/thread_limits.h"
 #include "runtimes/runtime.h"
 
 namespace spindle {
@@ -64,7 +65,11 @@ class PoolRuntime {
   PoolRuntime(const PoolRuntime&) = delete;
   PoolRuntime& operator=(const PoolRuntime&) = delete;
 
-  static std::string limit_reason(const RuntimeOptions&, const Requirements&) { return {}; }
+  // limit_reason: tasks run on the pool's std::threads, so a deep task needs their default stack to hold it.
+  static std::string limit_reason(const RuntimeOptions&, const Requirements& req) {
+    return os::stack_limit_reason(req.concurrent_tasks, req.stack_bytes, os::default_thread_stack_bytes(),
+                                  "a pool thread's default stack (RLIMIT_STACK)");
+  }
 
   // run: queues `root` and blocks the calling (non-pool) thread until every queued task has finished.
   template <class F>

@@ -46,8 +46,11 @@ class ThreadRuntime {
   ThreadRuntime(const ThreadRuntime&) = delete;
   ThreadRuntime& operator=(const ThreadRuntime&) = delete;
 
+  // limit_reason: the threads alive at once (+ the root task) and, for deep tasks, a std::thread's stack.
   static std::string limit_reason(const RuntimeOptions&, const Requirements& req) {
-    return os::thread_limit_reason(req.concurrent_tasks + 1);  // + the root task
+    if (std::string why = os::thread_limit_reason(req.concurrent_tasks + 1); !why.empty()) return why;
+    return os::stack_limit_reason(req.concurrent_tasks, req.stack_bytes, os::default_thread_stack_bytes(),
+                                  "a std::thread's default stack (RLIMIT_STACK)");
   }
 
   // run: runs `root` on a thread of its own; returns when every thread spawned has finished.

@@ -26,6 +26,7 @@ class Figure:
 DEFAULT_FIGURE = Figure("ns_per_op", "ns", "ns per op")
 FIGURES = {
     "memory-per-task": Figure("rss_bytes_per_task", "bytes", "RSS bytes per task"),
+    "deep-stack": Figure("rss_bytes_per_parked_task_after_deep", "bytes", "RSS bytes per parked task after a deep excursion"),
     "idle-connections": Figure("rss_bytes_per_connection", "bytes", "RSS bytes per connection"),
     "echo": Figure("round_trips_per_second", "per_s", "round trips per second", lower_is_better=False),
 }
