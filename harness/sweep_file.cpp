@@ -180,9 +180,11 @@ struct Settings {
   std::vector<std::int64_t> workers;
   std::vector<std::string> runtimes;
   std::vector<std::string> stack_policies;  // empty: each runtime's default
+  std::size_t stack_size = 0;               // --stack-size for the runtimes that take one; 0: their default
 };
 
-const std::vector<std::string> kSettingKeys = {"runtimes", "workers", "repetitions", "timeout_s", "stack_policies"};
+const std::vector<std::string> kSettingKeys = {"runtimes", "workers", "repetitions", "timeout_s", "stack_policies",
+                                               "stack_size"};
 
 Settings read_settings(const Json& object, const std::string& path, Settings s) {
   const IntegerRule workers_rule{1, 1024, false, default_workers()};
@@ -193,13 +195,17 @@ Settings read_settings(const Json& object, const std::string& path, Settings s) 
   if (object.contains("runtimes")) s.runtimes = read_runtimes(object["runtimes"], key_path(path, "runtimes"));
   if (object.contains("stack_policies"))
     s.stack_policies = read_stack_policies(object["stack_policies"], key_path(path, "stack_policies"));
+  if (object.contains("stack_size"))
+    s.stack_size = std::size_t(
+        read_integer(object["stack_size"], key_path(path, "stack_size"), IntegerRule{16384, 67108864, false, {}}));
   return s;
 }
 
-// takes_stack_policy: whether `runtime` accepts --stack-policy (asks the validator, which knows).
-bool takes_stack_policy(const std::string& runtime, const std::string& workload) {
+// accepts: whether `runtime` accepts --stack-size `stack_size` and --stack-policy `policy` (asks the
+// validator, which knows: fiber takes both, boost-fiber a stack size only).
+bool accepts(const std::string& runtime, const std::string& workload, std::size_t stack_size, const std::string& policy) {
   try {
-    make_case_spec(runtime, workload, {}, 0, 1, 0, "pooled");
+    make_case_spec(runtime, workload, {}, 0, 1, stack_size, policy);
     return true;
   } catch (const UsageError&) {
     return false;
@@ -262,13 +268,14 @@ void expand_workload(const std::string& workload, const Json& entry, const std::
       const std::vector<std::int64_t> workers =
           rt.caps.one_thread_per_task ? std::vector<std::int64_t>{0} : s.workers;
       std::vector<std::string> policies{""};
-      if (!s.stack_policies.empty() && takes_stack_policy(runtime, workload)) policies = s.stack_policies;
+      if (!s.stack_policies.empty() && accepts(runtime, workload, 0, "pooled")) policies = s.stack_policies;
+      const std::size_t stack_size = s.stack_size != 0 && accepts(runtime, workload, s.stack_size, "") ? s.stack_size : 0;
       for (auto w : workers)
         for (const auto& policy : policies) {
           SweepCase c;
           c.timeout_s = s.timeout_s;
           try {
-            c.spec = make_case_spec(runtime, workload, param_args, int(w), s.repetitions, 0, policy);
+            c.spec = make_case_spec(runtime, workload, param_args, int(w), s.repetitions, stack_size, policy);
           } catch (const UsageError& e) {
             reject(path, e.what());
           }

@@ -104,3 +104,19 @@ def test_a_sweep_records_the_limit_and_carries_on(tmp_path):
     recs = json.loads(out.read_text())["benchmarks"]
     status = {r["runtime"]: r["status"] for r in recs if r.get("run_type", "iteration") == "iteration"}
     assert status == {"thread": "ok", "boost-fiber": "limit"}, status
+
+
+def test_a_sweeps_stack_size_reaches_the_runtimes_that_take_one(tmp_path):
+    sweep = tmp_path / "deep.json"
+    sweep.write_text(json.dumps({
+        "name": "deep-stack-size", "repetitions": 1, "timeout_s": 60, "workers": 2, "stack_size": 1048576,
+        "runtimes": ["thread", "boost-fiber"],
+        "workloads": {"deep-stack": {"params": {"tasks": 20, "depth-kib": 128}}},
+    }))
+    out = tmp_path / "out.json"
+    p = spindle("sweep", sweep, "--out", out, timeout=300)
+    assert p.returncode == 0, p.stderr
+    recs = [r for r in json.loads(out.read_text())["benchmarks"] if r.get("run_type", "iteration") == "iteration"]
+    assert {r["runtime"]: r["status"] for r in recs} == {"thread": "ok", "boost-fiber": "ok"}
+    ids = {r["runtime"]: r["case_id"] for r in recs}
+    assert ids["boost-fiber"].endswith("/stack_size:1048576") and "stack_size" not in ids["thread"]

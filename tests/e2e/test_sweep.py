@@ -289,6 +289,7 @@ BASE = {"name": "bad", "runtimes": ["pool"], "workloads": {"spawn-million": {}}}
     ({"workloads": {"spawn-millions": {}}}, "workloads.spawn-millions: unknown workload; valid: spawn-million, ping-pong"),
     ({"workloads": {"fault-crash": {}}}, "workloads.fault-crash: unknown workload"),  # test-only, hidden
     ({"stack_policies": ["pooled", "shared"]}, 'stack_policies[1]: expected "pooled" or "copy", got "shared"'),
+    ({"stack_size": 1000}, "stack_size: expected an integer 16384..67108864, got 1000"),
     ({"name": "a b"}, "name: expected a name of 1..64 letters, digits, '.', '_', '-', got \"a b\""),
 ])
 def test_malformed_sweep_files_are_rejected_with_the_path_of_the_bad_value(tmp_path, change, message):
