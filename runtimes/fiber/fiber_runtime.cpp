@@ -43,6 +43,7 @@ fiber::Config FiberRuntime::config_for(const RuntimeOptions& options) {
   config.workers = options.workers;
   config.stack_size = options.stack_size;
   config.stack_policy = *policy;
+  config.detect_deadlock = true;  // a workload's fibers are never woken by plain threads
   return config;
 }
 

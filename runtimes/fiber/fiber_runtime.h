@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,6 +52,14 @@ class FiberRuntime {
   static void sleep_for(std::chrono::nanoseconds duration) { fiber::Scheduler::sleep_for(duration); }
 
   fiber::Scheduler& scheduler() noexcept { return scheduler_; }
+
+  // counters: what the scheduler did during the run, for the record (the harness adds them when present).
+  std::map<std::string, double> counters() const {
+    const fiber::MonitorStats m = scheduler_.monitor_stats();
+    return {{"monitor_handoffs", static_cast<double>(m.handoffs)},
+            {"spare_threads", static_cast<double>(m.spare_threads)},
+            {"max_stuck_workers", static_cast<double>(m.max_stuck)}};
+  }
 
   // NetPolicy: non-blocking sockets registered with the scheduler's netpoller; a would-block op parks the
   // fiber on it (README "The netpoller"). A socket made outside a fiber waits with poll(2).

@@ -7,7 +7,11 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cstdio>
@@ -51,6 +55,15 @@ constexpr std::size_t kLocalStacksMax = 64;    // a worker's free stacks before 
 constexpr int kSpinRounds = 4;                 // steal sweeps a spinning worker makes before parking
 constexpr std::uint32_t kGlobalFairness = 61;  // every 61st pick looks at the global queue first (Go)
 constexpr std::uint32_t kSpawnStack = 32;      // owner-only LIFO of spawned fibers (depth-first fork-join)
+// The monitor (README "The monitor"): its sleep starts at 20 us and doubles to 10 ms after 50 quiet rounds
+// (Go's sysmon); a worker off CPU in one fiber for kBlockedNs, or on CPU in one fiber for kHogNs, is stuck.
+constexpr std::int64_t kMonitorMinNs = 20'000;
+constexpr std::int64_t kMonitorMaxNs = 10'000'000;
+constexpr int kMonitorQuietRounds = 50;
+constexpr std::int64_t kBlockedNs = 20'000;
+constexpr std::int64_t kHogNs = 2'000'000;
+constexpr std::int64_t kDeadlockGraceNs = 20'000'000;  // all asleep this long, nothing moved: a deadlock
+constexpr int kHandoffSignal = SIGURG;                 // Go's preemption signal; ignored by default
 // kRunningInPlace: the `context` of a fiber started in place on its predecessor's stack (fiber_entry);
 // non-null so started() holds; overwritten when the fiber first switches out.
 const ctx::fcontext_t kRunningInPlace = reinterpret_cast<ctx::fcontext_t>(std::uintptr_t{1});
@@ -73,8 +86,9 @@ struct TimerEntry {
 
 // Worker: one OS thread and what it owns. Fields without a note are touched only by the owner thread.
 struct alignas(64) Worker {
-  Worker(Scheduler& s, int i, bool copy_policy, std::size_t shared_stack_size)
-      : sched(&s), index(i), rng(0x9E3779B97F4A7C15ull * static_cast<unsigned>(i + 1)), copy(copy_policy) {
+  Worker(Scheduler& s, int i, bool copy_policy, std::size_t shared_stack_size, bool spare_worker = false)
+      : sched(&s), index(i), rng(0x9E3779B97F4A7C15ull * static_cast<unsigned>(i + 1)), copy(copy_policy),
+        spare(spare_worker), active(!spare_worker) {
     if (copy) {
       shared = std::make_unique<SharedStack>(shared_stack_size);
       shared->owner = this;
@@ -119,6 +133,41 @@ struct alignas(64) Worker {
   alignas(64) std::atomic<Fiber*> inbox{nullptr};  // fibers pinned here readied by other threads (LIFO push)
   std::atomic<bool> sleeping{false};               // in idle_search's futex wait (seq_cst, pairs with post)
   std::atomic<std::uint64_t> evictions{0};         // stacks copied out (single writer; Scheduler::stack_evictions)
+
+  // The monitor (README "The monitor"). `in_user`: a fiber of this worker runs its own code, not the
+  // scheduler's; `entries` counts scheduler entries. Both are written by the owner only (relaxed stores) and
+  // read by the monitor and by the owner's own hand-off signal handler, which runs between two of the
+  // owner's instructions: so the handler never sees an owner-only structure half-changed.
+  alignas(64) std::atomic<bool> in_user{false};
+  std::atomic<bool> detached{false};          // handed off: its queued fibers went elsewhere; cleared at its next entry
+  std::atomic<std::uint32_t> entries{0};
+  std::atomic<std::uint32_t> handoff_ask{0};  // the monitor's request: `entries` + 1 as it saw them, or 0
+  const bool spare;                           // a spare worker (started by the monitor for a stuck one)
+  std::atomic<bool> active;                   // spares: allowed to run now (workers: always)
+  std::atomic<std::uint32_t> spare_word{0};   // futex a retired spare sleeps on
+  std::atomic<bool> sleep_has_deadline{false};  // in the idle futex wait with a timer armed
+  std::atomic<pid_t> tid{0};                  // the thread's kernel id, for its /proc state
+  // Monitor-only bookkeeping.
+  std::uint32_t mon_entries = 0;
+  std::int64_t mon_since = 0;   // when the monitor first saw this stretch of fiber code
+
+  // enter: a fiber of this worker calls into the scheduler. From here the handler leaves this worker alone,
+  // and a worker that was handed off while its fiber ran is counted back.
+  void enter() noexcept {
+    in_user.store(false, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    entries.store(entries.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (detached.load(std::memory_order_relaxed)) [[unlikely]] rejoin();
+  }
+  // leave: back to the fiber's own code without a switch (a switch's resumed side does this in on_resume).
+  void leave() noexcept {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    in_user.store(true, std::memory_order_relaxed);
+  }
+  void rejoin() noexcept;
+  void hand_off() noexcept;
+  bool maybe_retire();
+  char kernel_state() const noexcept;
 
   // home_of: the worker a copy fiber is pinned to, or null (not started, pooled or private stack).
   static Worker* home_of(const Fiber* f) noexcept {
@@ -215,6 +264,8 @@ void on_resume(ctx::transfer_t t) {
       w->release_fiber(prev);
       break;
   }
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  w->in_user.store(w->current != &w->g0, std::memory_order_relaxed);
 }
 
 
@@ -226,6 +277,7 @@ void fiber_entry(ctx::transfer_t t) {
   for (;;) {
     Worker::run_closure(self);
     Worker* w = this_worker();
+    w->enter();
     Worker::count(w->finished);
     Fiber* next = w->find_local_work();
     // In place only onto the same kind of stack: under copy, run()'s root keeps a private stack.
@@ -246,6 +298,7 @@ void fiber_entry(ctx::transfer_t t) {
       w->current = next;
       w->release_fiber(self);
       self = next;
+      w->leave();
       continue;
     }
     self->action = SwitchAction::finish;
@@ -287,7 +340,137 @@ void install_segv_handler() {
 #endif
 }
 
+// on_handoff_signal: the monitor's request to hand this thread's worker off. Runs on the worker's own
+// thread, so it sees the owner's state exactly as the owner left it: it acts only while the worker runs
+// fiber code (not the scheduler's) and has not passed a scheduling point since the monitor looked.
+// Async-signal-safe: atomics, lock-free queues, spin locks never held by fiber code, futex and write(2).
+struct sigaction previous_handoff;
+
+void on_handoff_signal(int sig, siginfo_t* info, void* uctx) {
+  const int saved_errno = errno;
+  Worker* w = tls_worker;
+  if (w != nullptr) {
+    const std::uint32_t ask = w->handoff_ask.load(std::memory_order_relaxed);
+    if (w->in_user.load(std::memory_order_relaxed) && !w->detached.load(std::memory_order_relaxed) && ask != 0 &&
+        ask == w->entries.load(std::memory_order_relaxed) + 1)
+      w->hand_off();
+  } else if ((previous_handoff.sa_flags & SA_SIGINFO) && previous_handoff.sa_sigaction != nullptr) {
+    previous_handoff.sa_sigaction(sig, info, uctx);
+  } else if (previous_handoff.sa_handler != SIG_DFL && previous_handoff.sa_handler != SIG_IGN &&
+             previous_handoff.sa_handler != nullptr) {
+    previous_handoff.sa_handler(sig);
+  }
+  errno = saved_errno;
+}
+
+void install_handoff_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_handoff_signal;
+    // SA_RESTART: a read(2) the stuck fiber is blocked in goes on after the handler (README "The monitor").
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(kHandoffSignal, &sa, &previous_handoff);
+  });
+}
+
 }  // namespace
+
+// ---- Worker: the monitor's side -----------------------------------------------------------------------
+
+// hand_off: runs on this worker's thread (the signal handler, or Scheduler::blocking) while no owner
+// operation is in progress. Everything queued here that another thread may run goes to the global queue,
+// sleeping fibers to the orphan list; fibers pinned to this worker's shared stack (copy policy) stay.
+void Worker::hand_off() noexcept {
+  IntrusiveStack<Fiber> batch;
+  while (Fiber* f = runq.pop()) {
+    if (home_of(f) == this) push_pinned(f);  // runnext may hold a fiber pinned here: it stays
+    else batch.push(f);
+  }
+  while (spawn_count != 0) batch.push(spawn_stack[--spawn_count]);
+  const bool moved = !batch.empty();
+  sched->push_global_batch(batch);
+  if (!timers.empty()) {
+    IntrusiveStack<Fiber> sleepers;
+    auto keep = std::remove_if(timers.begin(), timers.end(), [&](const TimerEntry& t) {
+      if (home_of(t.fiber) == this) return false;
+      t.fiber->deadline_ns = t.deadline_ns;
+      sleepers.push(t.fiber);
+      return true;
+    });
+    timers.erase(keep, timers.end());  // no deallocation: the handler must not call free
+    std::make_heap(timers.begin(), timers.end(), std::greater<>{});
+    if (!sleepers.empty()) {
+      std::lock_guard lock(sched->orphan_lock_);
+      sched->orphan_timers_.splice(sleepers);
+      sched->orphan_count_.store(sched->orphan_timers_.size(), std::memory_order_release);
+    }
+  }
+  detached.store(true, std::memory_order_relaxed);
+  handoff_ask.store(0, std::memory_order_relaxed);
+  const int stuck = sched->stuck_.fetch_add(1, std::memory_order_seq_cst) + 1;
+  std::uint64_t most = sched->max_stuck_.load(std::memory_order_relaxed);
+  while (static_cast<std::uint64_t>(stuck) > most &&
+         !sched->max_stuck_.compare_exchange_weak(most, static_cast<std::uint64_t>(stuck))) {
+  }
+  sched->handoffs_.fetch_add(1, std::memory_order_relaxed);
+  if (moved || sched->orphan_count_.load(std::memory_order_relaxed) != 0) sched->notify_work();
+  sched->wake_monitor();  // a spare takes this worker's place
+}
+
+// rejoin: the worker's stuck fiber reached a scheduling point (or its thread is back in g0).
+void Worker::rejoin() noexcept {
+  detached.store(false, std::memory_order_relaxed);
+  sched->stuck_.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+// maybe_retire: a spare, between fibers. While more spares run than workers are stuck, one spare gives its
+// queued fibers back and sleeps until the monitor needs it again. True when it slept.
+bool Worker::maybe_retire() {
+  int running = sched->active_spares_.load(std::memory_order_seq_cst);
+  do {
+    if (running <= sched->stuck_.load(std::memory_order_seq_cst)) return false;
+  } while (!sched->active_spares_.compare_exchange_weak(running, running - 1, std::memory_order_seq_cst));
+  IntrusiveStack<Fiber> batch;
+  while (Fiber* f = runq.pop()) batch.push(f);
+  while (spawn_count != 0) batch.push(spawn_stack[--spawn_count]);
+  for (const TimerEntry& t : timers) {
+    t.fiber->deadline_ns = t.deadline_ns;
+    std::lock_guard lock(sched->orphan_lock_);
+    sched->orphan_timers_.push(t.fiber);
+    sched->orphan_count_.store(sched->orphan_timers_.size(), std::memory_order_release);
+  }
+  timers.clear();
+  sched->push_global_batch(batch);
+  if (spinning) {
+    spinning = false;
+    sched->spinners_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  sched->notify_work();
+  active.store(false, std::memory_order_seq_cst);
+  for (;;) {
+    std::uint32_t seen = spare_word.load(std::memory_order_seq_cst);
+    if (active.load(std::memory_order_seq_cst) || sched->stop_.load(std::memory_order_seq_cst)) break;
+    futex_wait(spare_word, seen);
+  }
+  return true;
+}
+
+// kernel_state: the thread's state letter from /proc (R running or runnable, S/D blocked), or '?'.
+char Worker::kernel_state() const noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid.load(std::memory_order_acquire)));
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return '?';
+  char buf[256];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return '?';
+  buf[n] = 0;
+  const char* paren = std::strrchr(buf, ')');  // the command name may hold spaces and parentheses
+  return (paren != nullptr && paren[1] == ' ' && paren[2] != 0) ? paren[2] : '?';
+}
 
 // ---- Worker: owner-only operations -------------------------------------------------------------------
 
@@ -310,7 +493,7 @@ Fiber* Worker::take_from_global() {
   if (size == 0) return nullptr;
   // Thieves only shrink our ring, so its free room can only grow while we fill it.
   std::size_t room = RunQueue::kCapacity - std::min<std::size_t>(RunQueue::kCapacity, runq.approx_size());
-  std::size_t n = std::min<std::size_t>({size, size / sched->workers_.size() + 1, RunQueue::kCapacity / 2, room + 1});
+  std::size_t n = std::min<std::size_t>({size, size / static_cast<std::size_t>(sched->nworkers_) + 1, RunQueue::kCapacity / 2, room + 1});
   Fiber* first = nullptr;
   for (std::size_t i = 0; i < n; ++i) {
     Fiber* f = sched->global_head_;
@@ -502,12 +685,13 @@ void Worker::push_spawned(Fiber* f) {
 }
 
 Fiber* Worker::steal(bool take_runnext) {
-  std::size_t n = sched->workers_.size();
+  auto all = sched->all_workers();
+  std::size_t n = all.size();
   rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
   std::size_t start = static_cast<std::size_t>(rng % n);
   for (std::size_t i = 0; i < n; ++i) {
-    Worker* victim = sched->workers_[(start + i) % n].get();
-    if (victim == this) continue;
+    Worker* victim = all[(start + i) % n].get();
+    if (victim == this || !victim->active.load(std::memory_order_relaxed)) continue;
     if (Fiber* f = victim->runq.steal_into(runq, take_runnext)) {
       // Only a runnext steal can take a pinned fiber (the ring never holds one): send it home.
       if (Worker* home = home_of(f); home != nullptr && home != this) [[unlikely]] {
@@ -524,12 +708,13 @@ Fiber* Worker::steal(bool take_runnext) {
 // of steal sweeps if the spinner cap allows, then parks (two-phase: announce, recheck, sleep).
 Fiber* Worker::idle_search() {
   sched->check_quiescence();
+  sched->adopt_orphan_timers(*this);
   // The network first, before becoming a spinner (Go's findRunnable): a fiber readied by a socket runs here
   // at once, and finding it wakes nobody (a spinner that finds work wakes another worker).
   if (!spinning) {
     if (Fiber* f = poll_network_now()) return f;
   }
-  const int nworkers = static_cast<int>(sched->workers_.size());
+  const int nworkers = sched->running_budget();
   if (!spinning && nworkers > 1 && 2 * sched->spinners_.load(std::memory_order_relaxed) < nworkers) {
     sched->spinners_.fetch_add(1, std::memory_order_seq_cst);
     spinning = true;
@@ -575,6 +760,7 @@ Fiber* Worker::idle_search() {
   }
   std::optional<std::int64_t> deadline;
   if (!timers.empty()) deadline = timers.front().deadline_ns;
+  sleep_has_deadline.store(deadline.has_value(), std::memory_order_relaxed);
   bool woken = futex_wait_bitset(sched->idle_epoch_, epoch, wake_bit(index), deadline);
   sched->sleepers_.fetch_sub(1, std::memory_order_seq_cst);
   sleeping.store(false, std::memory_order_relaxed);
@@ -638,6 +824,7 @@ Fiber* Worker::poll_network_blocking() {
 void Worker::loop() {
   tls_worker = this;
   install_segv_handler();
+  tid.store(static_cast<pid_t>(::gettid()), std::memory_order_release);
 #if !defined(SPINDLE_ASAN) && !defined(SPINDLE_TSAN)
   signal_stack = std::make_unique<char[]>(64 * 1024);
   stack_t ss{};
@@ -660,6 +847,11 @@ void Worker::loop() {
 #endif
   g0.scheduler = sched;
   while (!sched->stop_.load(std::memory_order_acquire)) {
+    if (detached.load(std::memory_order_relaxed)) [[unlikely]] rejoin();  // back in g0: not stuck
+    if (spare) [[unlikely]] {
+      if (maybe_retire()) continue;
+      sched->adopt_orphan_timers(*this);
+    }
     Fiber* f = resume_next;  // copy policy: a hop between two shared-stack fibers passes through here
     if (f != nullptr) {
       resume_next = nullptr;
@@ -784,9 +976,13 @@ Scheduler::Scheduler(const Config& config)
   const bool copy = config.stack_policy == StackPolicy::copy;
   const std::size_t shared_size = config.stack_size ? config.stack_size : kDefaultSharedStackSize;
   netpoller_ = std::make_unique<Netpoller>();
-  workers_.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i, copy, shared_size));
-  for (auto& w : workers_) w->thread = std::thread([wp = w.get()] { wp->loop(); });
+  install_handoff_handler();
+  nworkers_ = n;
+  slots_ = std::make_unique<std::unique_ptr<Worker>[]>(static_cast<std::size_t>(n + kMaxSpares));
+  for (int i = 0; i < n; ++i) slots_[i] = std::make_unique<Worker>(*this, i, copy, shared_size);
+  nslots_.store(n, std::memory_order_release);
+  for (int i = 0; i < n; ++i) slots_[i]->thread = std::thread([wp = slots_[i].get()] { wp->loop(); });
+  monitor_ = std::thread([this] { monitor_loop(); });
 }
 
 Scheduler::~Scheduler() {
@@ -795,7 +991,7 @@ Scheduler::~Scheduler() {
   auto discard = [](Fiber* f) {
     if (!f->started() && f->has_closure()) f->destroy_closure();
   };
-  for (auto& w : workers_) {
+  for (auto& w : all_workers()) {
     while (Fiber* f = w->runq.pop()) discard(f);
     while (w->spawn_count != 0) discard(w->spawn_stack[--w->spawn_count]);
     if (w->resume_next) discard(w->resume_next);
@@ -817,9 +1013,12 @@ Scheduler::~Scheduler() {
 
 void Scheduler::stop_workers() {
   if (joined_) return;
+  monitor_stop_.store(true, std::memory_order_seq_cst);
+  wake_monitor();
+  if (monitor_.joinable()) monitor_.join();  // first: no spare is created after this
   stop_.store(true, std::memory_order_seq_cst);
   wake_all_workers();
-  for (auto& w : workers_)
+  for (auto& w : all_workers())
     if (w->thread.joinable()) w->thread.join();
   joined_ = true;
 }
@@ -849,10 +1048,14 @@ Fiber* Scheduler::allocate_fiber() {
 void Scheduler::submit(Fiber* f) {
   Worker* w = this_worker();
   if (w != nullptr && w->sched == this) {
+    const bool from_user = w->in_user.load(std::memory_order_relaxed);  // not when the scheduler itself calls
+    if (from_user) w->enter();
     Worker::count(w->spawned);
     if (Fiber* displaced = w->runq.set_runnext(f)) w->push_spawned(displaced);
+    if (from_user) w->leave();
     return;
   }
+  plain_wakers_.store(true, std::memory_order_relaxed);  // a plain thread spawns: deadlock detection stands down
   external_spawned_.fetch_add(1, std::memory_order_seq_cst);
   push_global(f);
   notify_work();
@@ -915,6 +1118,10 @@ void Scheduler::wake_all_workers() {
   idle_epoch_.fetch_add(1, std::memory_order_seq_cst);
   futex_wake_all(idle_epoch_);
   netpoller_->interrupt();
+  for (auto& w : all_workers().subspan(static_cast<std::size_t>(nworkers_))) {  // retired spares
+    w->spare_word.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(w->spare_word);
+  }
 }
 
 // wake_worker: copy policy, after Worker::post found worker `index` asleep. Like notify_work it hands the
@@ -923,7 +1130,7 @@ void Scheduler::wake_all_workers() {
 void Scheduler::wake_worker(int index) {
   spinners_.fetch_add(1, std::memory_order_seq_cst);
   idle_epoch_.fetch_add(1, std::memory_order_seq_cst);
-  int woken = futex_wake_bitset(idle_epoch_, workers_.size() > 32 ? INT_MAX : 1, wake_bit(index));
+  int woken = futex_wake_bitset(idle_epoch_, all_workers().size() > 32 ? INT_MAX : 1, wake_bit(index));
   // The worker may be the one blocked in the netpoller rather than on the futex.
   if (woken == 0 && poll_owner_.load(std::memory_order_seq_cst) == index && give_slot_to_poller()) return;
   if (woken != 1) spinners_.fetch_add(woken - 1, std::memory_order_seq_cst);
@@ -933,7 +1140,8 @@ bool Scheduler::work_visible(const Worker& self) const {
   if (stop_.load(std::memory_order_seq_cst)) return true;
   if (self.copy && self.inbox.load(std::memory_order_seq_cst) != nullptr) return true;
   if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
-  for (auto& w : workers_)
+  if (orphan_count_.load(std::memory_order_seq_cst) != 0) return true;
+  for (auto& w : all_workers())
     if (!w->runq.empty()) return true;
   return !self.timers.empty() && self.timers.front().deadline_ns <= now_ns();
 }
@@ -946,9 +1154,10 @@ void Scheduler::check_quiescence() {
   std::uint32_t gen = run_gen_.load(std::memory_order_acquire);
   if (quiescent_gen_.load(std::memory_order_acquire) >= gen) return;
   std::uint64_t finished = 0, spawned = 0;
-  for (auto& w : workers_) finished += w->finished.load(std::memory_order_acquire);
+  // A spare created between the two sums only adds to `spawned`'s side of the comparison: safe.
+  for (auto& w : all_workers()) finished += w->finished.load(std::memory_order_acquire);
   spawned = external_spawned_.load(std::memory_order_acquire);
-  for (auto& w : workers_) spawned += w->spawned.load(std::memory_order_acquire);
+  for (auto& w : all_workers()) spawned += w->spawned.load(std::memory_order_acquire);
   if (spawned != finished) return;
   std::uint32_t seen = quiescent_gen_.load(std::memory_order_relaxed);
   while (seen < gen && !quiescent_gen_.compare_exchange_weak(seen, gen, std::memory_order_release)) {}
@@ -964,6 +1173,7 @@ void Scheduler::run_root(Fiber* root) {
   std::uint32_t gen = run_gen_.fetch_add(1, std::memory_order_seq_cst) + 1;
   push_global(root);
   notify_work();
+  wake_monitor();  // it sleeps between runs
   for (;;) {
     std::uint32_t q = quiescent_gen_.load(std::memory_order_acquire);
     if (q >= gen || failed_.load(std::memory_order_acquire)) break;
@@ -993,11 +1203,182 @@ void Scheduler::record_failure(std::exception_ptr error) {
   futex_wake_all(quiescent_gen_);
 }
 
+// ---- the monitor ---------------------------------------------------------------------------------------
+
+void Scheduler::wake_monitor() {
+  monitor_word_.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake(monitor_word_, 1);
+}
+
+MonitorStats Scheduler::monitor_stats() const noexcept {
+  MonitorStats m;
+  m.handoffs = handoffs_.load(std::memory_order_relaxed);
+  m.spare_threads = static_cast<std::uint64_t>(nslots_.load(std::memory_order_acquire) - nworkers_);
+  m.max_stuck = max_stuck_.load(std::memory_order_relaxed);
+  return m;
+}
+
+// adopt_orphan_timers: sleeping fibers of a stuck worker (or a retiring spare) join `w`'s timer heap.
+void Scheduler::adopt_orphan_timers(Worker& w) {
+  if (orphan_count_.load(std::memory_order_relaxed) == 0) return;
+  IntrusiveStack<Fiber> sleepers;
+  {
+    std::lock_guard lock(orphan_lock_);
+    sleepers.splice(orphan_timers_);
+    orphan_count_.store(0, std::memory_order_relaxed);
+  }
+  while (Fiber* f = sleepers.pop()) {
+    w.timers.push_back({f->deadline_ns, f});
+    std::push_heap(w.timers.begin(), w.timers.end(), std::greater<>{});
+  }
+}
+
+// monitor_loop: Go's sysmon. Sleeps while no run() is in progress; during a run wakes every 20 us, doubling
+// to 10 ms once nothing needed it for 50 rounds.
+void Scheduler::monitor_loop() {
+  prctl(PR_SET_TIMERSLACK, 1UL);  // a 20 us sleep, not the default 50 us of slack
+  std::int64_t delay = kMonitorMinNs;
+  int quiet = 0;
+  while (!monitor_stop_.load(std::memory_order_acquire)) {
+    std::uint32_t seen = monitor_word_.load(std::memory_order_seq_cst);
+    const bool in_run = quiescent_gen_.load(std::memory_order_acquire) < run_gen_.load(std::memory_order_acquire) &&
+                        !failed_.load(std::memory_order_acquire);
+    if (!in_run) {
+      futex_wait(monitor_word_, seen);
+      delay = kMonitorMinNs;
+      quiet = 0;
+      deadlock_since_ = 0;
+      continue;
+    }
+    futex_wait(monitor_word_, seen, std::chrono::nanoseconds(delay));
+    if (monitor_stop_.load(std::memory_order_acquire)) break;
+    if (monitor_pass(now_ns())) {
+      delay = kMonitorMinNs;
+      quiet = 0;
+    } else if (++quiet > kMonitorQuietRounds) {
+      delay = std::min(delay * 2, kMonitorMaxNs);
+    }
+  }
+}
+
+// monitor_pass: finds workers stuck in one stretch of fiber code and asks each (SIGURG) to hand off; keeps
+// one spare running per stuck worker; checks for a deadlock. True when it did something.
+bool Scheduler::monitor_pass(std::int64_t now) {
+  bool acted = false;
+  for (auto& wp : all_workers()) {
+    Worker& w = *wp;
+    if (!w.active.load(std::memory_order_relaxed)) continue;
+    const std::uint32_t e = w.entries.load(std::memory_order_relaxed);
+    if (!w.in_user.load(std::memory_order_relaxed) || e != w.mon_entries || w.detached.load(std::memory_order_relaxed)) {
+      w.mon_entries = e;
+      w.mon_since = now;
+      continue;
+    }
+    if (w.handoff_ask.load(std::memory_order_relaxed) == e + 1) continue;  // asked already
+    if (now - w.mon_since < kBlockedNs) continue;
+    // Asleep in the kernel: blocked in a system call (Go's syscall retake). Running or runnable (a thread
+    // the kernel preempted looks the same from here): a hog, given kHogNs before its queue moves.
+    const char state = w.kernel_state();
+    if (state != 'S' && state != 'D' && now - w.mon_since < kHogNs) continue;
+    w.handoff_ask.store(e + 1, std::memory_order_relaxed);
+    pthread_kill(w.thread.native_handle(), kHandoffSignal);
+    acted = true;
+  }
+  if (active_spares_.load(std::memory_order_seq_cst) < stuck_.load(std::memory_order_seq_cst)) {
+    activate_spares();
+    acted = true;
+  }
+  if (config_.detect_deadlock && deadlocked(now)) acted = true;
+  return acted;
+}
+
+// activate_spares: one running spare per stuck worker: a retired spare first, else a new thread, at most
+// kMaxSpares in all.
+void Scheduler::activate_spares() {
+  while (active_spares_.load(std::memory_order_seq_cst) < stuck_.load(std::memory_order_seq_cst)) {
+    Worker* pick = nullptr;
+    auto all = all_workers();
+    for (std::size_t i = static_cast<std::size_t>(nworkers_); i < all.size() && pick == nullptr; ++i)
+      if (!all[i]->active.load(std::memory_order_seq_cst)) pick = all[i].get();
+    if (pick != nullptr) {
+      active_spares_.fetch_add(1, std::memory_order_seq_cst);
+      pick->active.store(true, std::memory_order_seq_cst);
+      pick->spare_word.fetch_add(1, std::memory_order_seq_cst);
+      futex_wake_all(pick->spare_word);
+      continue;
+    }
+    const int n = static_cast<int>(all.size());
+    if (n >= nworkers_ + kMaxSpares) return;  // the bound: the rest wait for their stuck workers
+    slots_[n] = std::make_unique<Worker>(*this, n, /*copy_policy=*/false, 0, /*spare_worker=*/true);
+    Worker* spare = slots_[n].get();
+    active_spares_.fetch_add(1, std::memory_order_seq_cst);
+    nslots_.store(n + 1, std::memory_order_release);
+    spare->thread = std::thread([spare] { spare->loop(); });
+  }
+}
+
+// deadlocked: every worker asleep in its idle wait with no timer, nothing queued, no socket registered,
+// no worker stuck in a fiber, no plain thread ever waking fibers — and fibers alive. Held for
+// kDeadlockGraceNs with no wake-up in between, it fails the run (Go: "all goroutines are asleep").
+bool Scheduler::deadlocked(std::int64_t now) {
+  auto calm = [&] {
+    if (plain_wakers_.load(std::memory_order_relaxed) || stuck_.load(std::memory_order_seq_cst) != 0 ||
+        global_size_.load(std::memory_order_seq_cst) != 0 || orphan_count_.load(std::memory_order_seq_cst) != 0 ||
+        netpoller_->active() || poll_owner_.load(std::memory_order_seq_cst) != -1)
+      return false;
+    for (auto& w : all_workers()) {
+      if (!w->active.load(std::memory_order_seq_cst)) continue;
+      if (!w->sleeping.load(std::memory_order_seq_cst) || w->sleep_has_deadline.load(std::memory_order_relaxed) ||
+          !w->runq.empty())
+        return false;
+    }
+    return true;
+  };
+  const std::uint32_t epoch = idle_epoch_.load(std::memory_order_seq_cst);
+  if (!calm()) {
+    deadlock_since_ = 0;
+    return false;
+  }
+  std::uint64_t finished = 0, spawned = external_spawned_.load(std::memory_order_acquire);
+  for (auto& w : all_workers()) finished += w->finished.load(std::memory_order_acquire);
+  for (auto& w : all_workers()) spawned += w->spawned.load(std::memory_order_acquire);
+  if (spawned <= finished) {
+    deadlock_since_ = 0;
+    return false;
+  }
+  if (deadlock_since_ == 0 || epoch != deadlock_epoch_) {
+    deadlock_since_ = now;
+    deadlock_epoch_ = epoch;
+    return false;
+  }
+  if (now - deadlock_since_ < kDeadlockGraceNs) return false;
+  record_failure(std::make_exception_ptr(std::runtime_error(
+      "all fibers are asleep \u2014 deadlock (" + std::to_string(spawned - finished) + " fibers parked)")));
+  deadlock_since_ = 0;
+  return true;
+}
+
+bool Scheduler::begin_blocking() {
+  Worker* w = this_worker();
+  if (w == nullptr || w->current == &w->g0) return false;
+  w->enter();
+  w->hand_off();
+  w->leave();
+  return true;
+}
+
+void Scheduler::end_blocking() {
+  Worker* w = this_worker();  // the fiber may have moved: any worker it is on now is not stuck
+  if (w == nullptr || w->current == &w->g0) return;
+  w->enter();
+  w->leave();
+}
+
 // ---- static entry points used by fibers and primitives ------------------------------------------------
 
 std::uint64_t Scheduler::stack_evictions() const noexcept {
   std::uint64_t n = 0;
-  for (auto& w : workers_) n += w->evictions.load(std::memory_order_acquire);
+  for (auto& w : all_workers()) n += w->evictions.load(std::memory_order_acquire);
   return n;
 }
 
@@ -1012,10 +1393,12 @@ void Scheduler::yield() {
     std::this_thread::yield();
     return;
   }
+  w->enter();
   Fiber* self = w->current;
   Fiber* next = w->find_local_work();
   if (next == nullptr) {  // nothing else runnable here: keep running, but still check the stack
     check_on_switch_out(*self->stack, __builtin_frame_address(0));
+    w->leave();
     return;
   }
   self->action = SwitchAction::requeue;
@@ -1029,6 +1412,7 @@ void Scheduler::sleep_for(std::chrono::nanoseconds duration) {
     return;
   }
   if (duration.count() <= 0) return yield();
+  w->enter();
   Fiber* self = w->current;
   self->deadline_ns = now_ns() + duration.count();
   self->action = SwitchAction::sleep;
@@ -1038,6 +1422,7 @@ void Scheduler::sleep_for(std::chrono::nanoseconds duration) {
 
 void Scheduler::park(SpinLock& lock) {
   Worker* w = this_worker();
+  w->enter();
   Fiber* self = w->current;
   self->action = SwitchAction::unlock;
   self->action_arg = &lock;
@@ -1053,12 +1438,18 @@ void Scheduler::ready(Fiber* f) {
     if (w != home || !to_runnext) return home->post(f);
   }
   if (to_runnext) {
+    // From fiber code, or from the scheduler on a fiber's stack (a poll inside yield): only the former
+    // enters and leaves, so the scheduler's own work is never marked as fiber code.
+    const bool from_user = w->in_user.load(std::memory_order_relaxed);
+    if (from_user) w->enter();
     if (Fiber* displaced = w->runq.set_runnext(f)) {
       w->push_back(displaced);
       s->notify_work();
     }
+    if (from_user) w->leave();
     return;
   }
+  if (w == nullptr || w->sched != s) s->plain_wakers_.store(true, std::memory_order_relaxed);
   s->push_global(f);
   s->notify_work();
 }

@@ -12,6 +12,8 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -30,6 +32,17 @@ struct Config {
   std::size_t stack_size = 0;      // 0: kDefaultStackSize
   bool guard_pages = true;         // false: canary-only stacks (tests)
   StackPolicy stack_policy = StackPolicy::pooled;
+  // detect_deadlock: the monitor fails run() with "all fibers are asleep — deadlock" when every fiber is
+  // parked and nothing can wake one (README "The monitor"). Off by default in the library, because a
+  // plain thread that will wake a fiber later is invisible to it; FiberRuntime turns it on.
+  bool detect_deadlock = false;
+};
+
+// MonitorStats: what the monitor did in this scheduler's life (README "The monitor").
+struct MonitorStats {
+  std::uint64_t handoffs = 0;       // stuck workers whose queued fibers went to other workers
+  std::uint64_t spare_threads = 0;  // spare worker threads created (parked and reused; at most kMaxSpares)
+  std::uint64_t max_stuck = 0;      // most workers stuck in one fiber at once
 };
 
 // online_cores: sysconf(_SC_NPROCESSORS_ONLN), at least 1.
@@ -63,7 +76,21 @@ class Scheduler {
     run_root(fiber);
   }
 
-  int workers() const noexcept { return static_cast<int>(workers_.size()); }
+  int workers() const noexcept { return nworkers_; }
+  // kMaxSpares: spare worker threads the monitor may start for stuck workers (tokio's blocking pool has 512).
+  static constexpr int kMaxSpares = 256;
+  MonitorStats monitor_stats() const noexcept;
+  // blocking: runs `fn`, which may block its thread for long (a system call the runtime does not know of),
+  // after handing this worker's queued fibers to a spare worker (tokio's block_in_place). The calling fiber
+  // keeps its thread; on a plain thread `fn` just runs.
+  template <class F>
+  static decltype(auto) blocking(F&& fn) {
+    struct Rejoin {
+      bool handed;
+      ~Rejoin() { if (handed) end_blocking(); }
+    } rejoin{begin_blocking()};
+    return std::forward<F>(fn)();
+  }
   // netpoller: this scheduler's epoll netpoller (README "The netpoller"); sockets register with it.
   Netpoller& netpoller() noexcept { return *netpoller_; }
   const StackPool& stacks() const noexcept { return stacks_; }
@@ -104,13 +131,29 @@ class Scheduler {
   void wake_worker(int index);
   bool give_slot_to_poller();
   void check_quiescence();
+  static bool begin_blocking();
+  static void end_blocking();
+  // all_workers: the workers, then the spares created so far (a prefix that only grows; entries stay).
+  std::span<const std::unique_ptr<Worker>> all_workers() const noexcept {
+    return {slots_.get(), static_cast<std::size_t>(nslots_.load(std::memory_order_acquire))};
+  }
+  int running_budget() const noexcept { return nworkers_ + active_spares_.load(std::memory_order_relaxed); }
+  void monitor_loop();
+  bool monitor_pass(std::int64_t now);
+  void activate_spares();
+  bool deadlocked(std::int64_t now);
+  void wake_monitor();
+  void adopt_orphan_timers(Worker& w);
   void record_failure(std::exception_ptr error);
   void stop_workers();
   bool work_visible(const Worker& self) const;
 
   Config config_;
   StackPool stacks_;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  int nworkers_ = 0;
+  // slots_: nworkers_ workers, then up to kMaxSpares spares; nslots_ counts the constructed ones.
+  std::unique_ptr<std::unique_ptr<Worker>[]> slots_;
+  std::atomic<int> nslots_{0};
 
   // Global injection queue (FIFO through Fiber::link), guarded by global_lock_.
   SpinLock global_lock_;
@@ -142,6 +185,22 @@ class Scheduler {
   std::atomic<std::uint64_t> external_spawned_{0};
   std::atomic<std::uint32_t> run_gen_{0};
   std::atomic<std::uint32_t> quiescent_gen_{0};  // futex word run() sleeps on
+
+  // The monitor (README "The monitor"): a thread that hands a stuck worker's queued fibers to a spare.
+  std::thread monitor_;
+  std::atomic<std::uint32_t> monitor_word_{0};  // futex the monitor sleeps on; bumped to wake it
+  std::atomic<bool> monitor_stop_{false};
+  std::atomic<int> stuck_{0};          // workers handed off and not yet back at a scheduling point
+  std::atomic<int> active_spares_{0};  // spares allowed to run (the monitor keeps it at stuck_)
+  std::atomic<std::uint64_t> handoffs_{0};
+  std::atomic<std::uint64_t> max_stuck_{0};
+  std::atomic<bool> plain_wakers_{false};  // a plain thread readied a fiber: deadlock detection stands down
+  std::int64_t deadlock_since_ = 0;        // monitor only: when the current all-asleep stretch began
+  std::uint32_t deadlock_epoch_ = 0;       // monitor only: idle_epoch_ at that time
+  // Orphan timers: the timer heap of a stuck worker, taken over by the next worker that looks.
+  SpinLock orphan_lock_;
+  IntrusiveStack<Fiber> orphan_timers_;  // sleeping fibers (deadline_ns) through Fiber::link; orphan_lock_
+  std::atomic<std::size_t> orphan_count_{0};
 
   std::atomic<bool> failed_{false};
   std::mutex failure_mutex_;
