@@ -42,6 +42,10 @@ nlohmann::json base_record(const CaseSpec& spec) {
   r["workers"] = spec.options.workers;
   if (!spec.options.stack_policy.empty()) r["stack_policy"] = spec.options.stack_policy;
   if (spec.options.stack_size != 0) r["stack_size"] = spec.options.stack_size;
+  if (const WorkloadInfo* w = find_workload(spec.workload, true)) {  // what reports read the case by
+    r["main_figure"] = std::string(w->figure.counter);
+    r["main_figure_unit"] = std::string(w->figure.unit);
+  }
   return r;
 }
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .noise import Noise, noise_of
-from .units import figure_of
+from .units import declare_figure, figure_of
 
 # Statuses from the results format, least to most severe (a case's status is the worst of its records).
 STATUSES = ("ok", "unsupported", "limit", "failed", "timeout", "crashed")
@@ -193,6 +193,8 @@ def parse(document: object, path: Path) -> Results:
         if not _is_spindle_record(record):
             skipped += 1
             continue
+        if isinstance(record.get("main_figure"), str) and isinstance(record.get("main_figure_unit"), str):
+            declare_figure(record["workload"], record["main_figure"], record["main_figure_unit"])
         if record.get("run_type") == "aggregate":
             aggregates.append(record)
             continue

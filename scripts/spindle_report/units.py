@@ -29,12 +29,29 @@ FIGURES = {
     "deep-stack": Figure("rss_bytes_per_parked_task_after_deep", "bytes", "RSS bytes per parked task after a deep excursion"),
     "idle-connections": Figure("rss_bytes_per_connection", "bytes", "RSS bytes per connection"),
     "echo": Figure("round_trips_per_second", "per_s", "round trips per second", lower_is_better=False),
+    "blocking-syscall": Figure("steps_per_second", "per_s", "steps per second of the non-blocking tasks",
+                               lower_is_better=False),
+    "hog-latency": Figure("lateness_p99_ns", "ns", "ticker lateness p99"),
 }
 
 
+_DECLARED: dict[str, Figure] = {}  # workloads missing above, as their records declare them
+
+
+def declare_figure(workload: str, counter: str, unit_text: str) -> None:
+    """declare_figure learns a workload's figure from its records' `main_figure` and `main_figure_unit`
+    (the harness writes the workload's own declaration there: 'bytes/task', 'steps/s', 'ns/op')."""
+    if workload in FIGURES or not counter or not unit_text:
+        return
+    kind = "bytes" if unit_text.startswith(("bytes", "B/")) else "per_s" if unit_text.endswith("/s") else "ns"
+    label = unit_text[:-2] + " per second" if kind == "per_s" else unit_text.replace("/", " per ")
+    _DECLARED[workload] = Figure(counter, kind, label, lower_is_better=kind != "per_s")
+
+
 def figure_of(workload: str) -> Figure:
-    """figure_of is the main figure a workload is judged by."""
-    return FIGURES.get(workload, DEFAULT_FIGURE)
+    """figure_of is the main figure a workload is judged by: the table above, else what its records
+    declared, else ns per op."""
+    return FIGURES.get(workload) or _DECLARED.get(workload, DEFAULT_FIGURE)
 
 
 def _three_digits(value: float) -> str:

@@ -62,7 +62,10 @@ def test_memory_per_task_progress_says_bytes_per_task_not_ns_per_op(swept):
     _, out, stderr = swept
     line = progress_line(stderr, MEMORY)
     assert "ns/op" not in line, line
-    values = [r["rss_bytes_per_task"] for r in iterations(json.loads(out.read_text()), MEMORY)]
+    records = iterations(json.loads(out.read_text()), MEMORY)
+    # every record names the figure it is read by (reports use it for workloads they do not know)
+    assert {(r["main_figure"], r["main_figure_unit"]) for r in records} == {("rss_bytes_per_task", "bytes/task")}
+    values = [r["rss_bytes_per_task"] for r in records]
     assert len(values) == 3
     match = re.search(r", median (\S+) bytes/task(, cv (\d+\.\d)%| NOISY \(cv (\d+)%\))", line)
     assert match, line

@@ -127,3 +127,19 @@ def test_compare_shows_each_sides_cv_and_flags_without_changing_verdicts():
     assert row.split()[:5] == ["unchanged", "memory-per-task/fiber/tasks:10000/workers:2/stack_policy:pooled", "8543",
                                "B/task", "5.3%"] and "BIMODAL" in row
     assert result.stdout.strip().splitlines()[-1].startswith("RESULT: no regression")
+
+
+def test_a_workload_missing_from_the_table_is_read_by_what_its_records_declare(tmp_path):
+    document = json.loads((FIXTURES / "report_single_runtime.json").read_text())
+    record = dict(document["benchmarks"][0], workload="steps-added-later", case_id="steps-added-later/fiber/workers:2",
+                  main_figure="steps_per_second", main_figure_unit="steps/s", steps_per_second=12500.0)
+    document["benchmarks"].append(record)
+    path = tmp_path / "declared.json"
+    path.write_text(json.dumps(document))
+    loaded = results.load(path)
+    declared = figure_of("steps-added-later")
+    assert (declared.counter, declared.unit, declared.label, declared.lower_is_better) == \
+        ("steps_per_second", "per_s", "steps per second", False)
+    assert next(c for c in loaded.cases if c.workload == "steps-added-later").median == 12500.0
+    head = headline_table(loaded)
+    assert head.rows[0][head.header.index("steps-added-later")] == "12.5 k/s"
