@@ -101,13 +101,13 @@ class Case:
         return self.aggregate_median
 
     @property
-    def minimum(self) -> float | None:
-        return min(self.values) if self.values else self.aggregate_median
-
-    @property
     def noise(self) -> Noise:
         """noise: cv and the noisy/bimodal flags of the ok repetitions' main figure (noise.py)."""
         return noise_of(self.values)
+
+    @property
+    def minimum(self) -> float | None:
+        return min(self.values) if self.values else self.aggregate_median
 
     @property
     def maximum(self) -> float | None:
