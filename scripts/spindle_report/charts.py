@@ -85,6 +85,8 @@ def build_charts(results: Results) -> list[Chart]:
             charts.append(speedup_chart(results, workload, colors))
     from .net_charts import net_charts  # late: net_charts builds on this module's helpers
     charts += net_charts(results, colors)
+    from .stack_charts import stack_charts  # late, as net_charts
+    charts += stack_charts(results, colors)
     charts.append(status_matrix_chart(results))
     return [c for c in charts if c is not None]
 

@@ -27,6 +27,8 @@ class ResultsError(Exception):
 # The network workloads' figures (echo), kept per repetition for the throughput and latency charts.
 NET_COUNTERS = ("round_trips_per_second", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_p999_ns",
                 "latency_max_ns")
+# deep-stack's figures beside its main one, kept per repetition for stack_charts.py.
+DEEP_COUNTERS = ("rss_bytes_per_parked_task_after_gc", "peak_rss_bytes_per_task", "deep_ns_per_task")
 
 
 def main_figure_name(workload: str) -> str:
@@ -279,7 +281,7 @@ def _add_iteration(case: Case, record: dict) -> None:
         value = _main_figure(record)
         if value is not None:
             case.values.append(value)
-        for name in NET_COUNTERS:
+        for name in NET_COUNTERS + DEEP_COUNTERS:
             if isinstance(record.get(name), (int, float)) and not isinstance(record.get(name), bool):
                 case.counters.setdefault(name, []).append(float(record[name]))
 

@@ -62,7 +62,8 @@ def raw_cases(path: Path) -> dict[str, RawCase]:
 
 # Each workload's main figure and unit, as workloads/*.h declare them (main_figure); ns per op otherwise.
 FIGURES = {"memory-per-task": ("rss_bytes_per_task", "bytes"), "idle-connections": ("rss_bytes_per_connection", "bytes"),
-           "echo": ("round_trips_per_second", "per_s")}
+           "echo": ("round_trips_per_second", "per_s"),
+           "deep-stack": ("rss_bytes_per_parked_task_after_deep", "bytes")}
 
 
 def unit_of(workload: str) -> str:
@@ -97,6 +98,8 @@ def expected_chart_names(path: Path) -> set[str]:
                 names.add(f"scaling-{w}-{d}")
                 if d == "workers" and unit_of(w) == "ns":
                     names.add(f"speedup-{w}")
+    if any(c.workload == "deep-stack" and c.ok for c in cases):
+        names.add("deep-stack-rss-after-deep")
     echo = [c for c in cases if c.workload == "echo" and c.ok]
     if echo:
         names.add("net-echo-latency")
