@@ -104,6 +104,8 @@ CaseSpec make_case_spec(const std::string& runtime, const std::string& workload,
     if (!seen.insert(key).second) throw UsageError("--param " + key + " given twice");
     spec.params[key] = parse_param_value(*ps, wl->name, value);
   }
+  if (wl->check)
+    if (std::string why = wl->check(spec.params); !why.empty()) throw UsageError(wl->name + " params: " + why);
   return spec;
 }
 

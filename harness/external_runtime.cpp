@@ -58,6 +58,7 @@ ExternalManifest parse_external_manifest(std::string_view text) {
   m.record_counters = j.value("record_counters", std::vector<std::string>{});
   m.missing = j.at("missing").get<std::string>();
   m.process_per_repetition = j.value("process_per_repetition", std::vector<std::string>{});
+  m.fatal_line_prefixes = j.value("fatal_line_prefixes", std::vector<std::string>{});
   for (const auto& [key, value] : j.at("capabilities").items()) {
     auto it = std::find_if(std::begin(kCapabilityNames), std::end(kCapabilityNames),
                            [&](const CapabilityName& c) { return key == c.name; });
@@ -82,6 +83,20 @@ std::optional<std::string> ask(const ExternalManifest& m, const std::vector<std:
   SubprocessResult res = run_subprocess(argv, opts);
   if (res.start_failed || res.signal != 0 || res.exit_code != 0) return std::nullopt;
   return res.out;
+}
+
+// failure_text: why the program died, from its stderr: the first line starting with one of the manifest's
+// fatal_line_prefixes (Go's "fatal error: all goroutines are asleep - deadlock!"), else the last 3 lines.
+std::string failure_text(const ExternalManifest& m, const std::string& err) {
+  std::size_t at = 0;
+  while (at < err.size()) {
+    const std::size_t end = std::min(err.find('\n', at), err.size());
+    const std::string_view line(err.data() + at, end - at);
+    for (const auto& prefix : m.fatal_line_prefixes)
+      if (line.starts_with(prefix)) return std::string(line);
+    at = end + 1;
+  }
+  return tail_lines(err, 3);
 }
 
 class ExternalExecutor final : public CaseExecutor {
@@ -118,7 +133,7 @@ class ExternalExecutor final : public CaseExecutor {
       failure_ = manifest_.program + " " +
                  (res.signal ? "was killed by signal " + std::to_string(res.signal)
                              : "exited with code " + std::to_string(res.exit_code)) +
-                 ": " + tail_lines(res.err, 3);
+                 ": " + failure_text(manifest_, res.err);
       return;
     }
     try {

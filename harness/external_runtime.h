@@ -25,6 +25,9 @@ struct ExternalManifest {
   std::vector<std::string> record_counters;  // numeric fields copied from each record as counters
   std::string missing;                       // why the runtime is unavailable when the program is missing
   std::vector<std::string> process_per_repetition;  // workloads whose every repetition gets a fresh process
+  // fatal_line_prefixes: how the program's runtime announces its own death on stderr (Go: "fatal error: ",
+  // "panic: "); when the program fails, the first such line is the reason rather than the stderr's tail.
+  std::vector<std::string> fatal_line_prefixes;
   Capabilities caps;
 };
 

@@ -18,11 +18,13 @@
 #include "runtimes/pool/pool_runtime.h"
 #include "runtimes/thread/thread_runtime.h"
 #include "runtimes/os/net.h"
+#include "workloads/blocking_syscall.h"
 #include "workloads/context_switch_storm.h"
 #include "workloads/deep_stack.h"
 #include "workloads/echo.h"
 #include "workloads/idle_connections.h"
 #include "workloads/fault_injection.h"
+#include "workloads/hog_latency.h"
 #include "workloads/memory_per_task.h"
 #include "workloads/ping_pong.h"
 #include "workloads/skynet.h"
@@ -37,7 +39,9 @@ struct TypeList {};
 // ---- the registration lists --------------------------------------------------------------------
 using InProcessRuntimes = TypeList<ThreadRuntime, PoolRuntime, FiberRuntime, BoostFiberRuntime>;
 using AllWorkloads = TypeList<SpawnMillion, PingPong, ContextSwitchStorm, Skynet, MemoryPerTask, DeepStack, Echo, IdleConnections,
-                              FaultWorkload<Fault::crash>, FaultWorkload<Fault::hang>, FaultWorkload<Fault::checksum>>;
+                              BlockingSyscall, HogLatency,
+                              FaultWorkload<Fault::crash>, FaultWorkload<Fault::hang>, FaultWorkload<Fault::checksum>,
+                              FaultWorkload<Fault::deadlock>>;
 // --------------------------------------------------------------------------------------------------
 
 template <class W>
@@ -73,8 +77,12 @@ RuntimeInfo runtime_info() {
 
 template <class W>
 WorkloadInfo workload_info() {
-  return {std::string(W::name), std::string(W::summary), std::string(W::op), W::params(),
-          [](const ParamValues& p) { return W::requirements(p); }, is_test_only<W>(), main_figure_of<W>()};
+  WorkloadInfo info{std::string(W::name), std::string(W::summary), std::string(W::op), W::params(),
+                    [](const ParamValues& p) { return W::requirements(p); }, is_test_only<W>(), main_figure_of<W>(),
+                    /*check=*/{}};
+  if constexpr (requires(const ParamValues& p) { W::check(p); })
+    info.check = [](const ParamValues& p) { return W::check(p); };
+  return info;
 }
 
 template <class... Rs>

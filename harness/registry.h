@@ -37,6 +37,9 @@ struct WorkloadInfo {
   std::function<Requirements(const ParamValues&)> requirements;
   bool test_only = false;  // fault-injection workloads for the harness's own tests
   MainFigure figure;       // the counter progress lines and summaries show, in its unit (workload.h)
+  // check: empty when the params fit together, else why not (a rule across params, e.g. blocking < tasks);
+  // unset for workloads whose ranges say it all. make_case_spec turns a reason into a usage error.
+  std::function<std::string(const ParamValues&)> check;
 };
 
 // CaseSpec: one fully validated case.

@@ -27,10 +27,12 @@ type outcome struct {
 	Limit        string // why the workload stopped short of its size (status "limit"); empty when it did not
 	TasksCreated int64
 	Ops          int64
-	Memory       *MemoryFigures // memory-per-task only (its tasks_reached: TasksReached)
-	Echo         *EchoFigures   // echo only
-	Idle         *IdleFigures   // idle-connections only
-	Deep         *DeepFigures   // deep-stack only
+	Memory       *MemoryFigures   // memory-per-task only (its tasks_reached: TasksReached)
+	Echo         *EchoFigures     // echo only
+	Idle         *IdleFigures     // idle-connections only
+	Blocking     *BlockingFigures // blocking-syscall only
+	Hog          *HogFigures      // hog-latency only
+	Deep         *DeepFigures     // deep-stack only
 	// TasksReached: memory-per-task's and deep-stack's goroutines that reached their parking point.
 	TasksReached *int64
 	// ConnectionsReached: echo's clients that finished all messages, idle-connections' parked goroutines.
@@ -123,6 +125,8 @@ type record struct {
 	*MemoryFigures
 	*EchoFigures
 	*IdleFigures
+	*BlockingFigures
+	*HogFigures
 	*DeepFigures
 	TasksReached       *int64 `json:"tasks_reached,omitempty"`
 	ConnectionsReached *int64 `json:"connections_reached,omitempty"`
@@ -298,6 +302,8 @@ func makeRecord(c caseSpec, name string, rep int, out outcome, elapsed time.Dura
 		MemoryFigures:      out.Memory,
 		EchoFigures:        out.Echo,
 		IdleFigures:        out.Idle,
+		BlockingFigures:    out.Blocking,
+		HogFigures:         out.Hog,
 		DeepFigures:        out.Deep,
 		TasksReached:       out.TasksReached,
 		ConnectionsReached: out.ConnectionsReached,
@@ -332,7 +338,7 @@ func printList(stdout, stderr io.Writer) int {
 		Runtime   string         `json:"runtime"`
 		GoVersion string         `json:"go_version"`
 		Workloads []workloadSpec `json:"workloads"`
-	}{"go", runtime.Version(), workloads}, "", "  ")
+	}{"go", runtime.Version(), visibleWorkloads()}, "", "  ")
 	if err != nil {
 		fmt.Fprintf(stderr, "spindle-go: %s\n", err)
 		return 1

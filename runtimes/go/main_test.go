@@ -142,6 +142,7 @@ func TestChecksumFailureIsAFailedRecordAndExit1(t *testing.T) {
 }
 
 func TestListAndVersion(t *testing.T) {
+	t.Setenv("SPINDLE_TEST_WORKLOADS", "") // the test-only workloads stay hidden
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"version"}, &stdout, &stderr); code != 0 || stdout.String() != runtime.Version()+"\n" {
 		t.Errorf("version: exit %d, %q", code, stdout.String())
@@ -168,6 +169,13 @@ func TestListAndVersion(t *testing.T) {
 		!list.Workloads[3].Params[0].PowerOf10 || list.Workloads[0].Params[0].Default != 1_000_000 ||
 		list.Workloads[5].Name != "echo" || len(list.Workloads[5].Params) != 4 || list.Workloads[6].Name != "idle-connections" {
 		t.Errorf("list %+v", list)
+	}
+	listed := map[string]bool{}
+	for _, w := range list.Workloads {
+		listed[w.Name] = true
+	}
+	if !listed["blocking-syscall"] || !listed["hog-latency"] || listed["fault-deadlock"] {
+		t.Errorf("list %v: want blocking-syscall and hog-latency, and fault-deadlock hidden", listed)
 	}
 }
 
@@ -197,7 +205,9 @@ func builtProgram(t *testing.T) string {
 		if buildDir, buildErr = os.MkdirTemp("", "spindle-go-test-"); buildErr != nil {
 			return
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, "spindle-go"), ".").CombinedOutput()
+		build := exec.Command("go", "build", "-o", filepath.Join(buildDir, "spindle-go"), ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as runtimes/go/CMakeLists.txt builds it
+		out, err := build.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("%v: %s", err, out)
 		}

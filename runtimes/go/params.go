@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -33,6 +34,11 @@ type workloadSpec struct {
 	// Refuse, if set, returns why a case cannot run on this machine (a limit: descriptors, ports, memory),
 	// checked once before the first repetition; "" lets it run.
 	Refuse func(params) string `json:"-"`
+	// Check, if set, returns why the params do not fit together (a rule across params); "" when they do.
+	Check func(params) string `json:"-"`
+	// TestOnly workloads misbehave on purpose for the harness's tests: listed and run only when
+	// SPINDLE_TEST_WORKLOADS=1, as the harness's fault workloads.
+	TestOnly bool `json:"-"`
 }
 
 // params maps a parameter name to its effective value; it always holds every parameter of its workload.
@@ -82,6 +88,39 @@ var workloads = []workloadSpec{
 			{Name: "tasks", Default: 10_000, Min: 1, Max: 1_000_000},
 			{Name: "depth-kib", Default: 256, Min: 1, Max: 1_048_576}},
 	},
+	{
+		Name: "blocking-syscall", Run: runBlockingSyscall, Check: checkBlockingSyscall, AliveAtOnce: paramTasks,
+		Params: []paramSpec{
+			{Name: "tasks", Default: 1_000, Min: 2, Max: 100_000},
+			{Name: "blocking", Default: 100, Min: 0, Max: 4_096},
+			{Name: "block-us", Default: 1_000, Min: 1, Max: 1_000_000},
+			{Name: "steps", Default: 100, Min: 2, Max: 1_000_000_000}},
+	},
+	{
+		Name: "hog-latency", Run: runHogLatency,
+		Params: []paramSpec{
+			{Name: "hogs", Default: 0, Min: 0, Max: 1_024},
+			{Name: "hog-ms", Default: 200, Min: 1, Max: 60_000},
+			{Name: "ticks", Default: 100, Min: 1, Max: 1_000_000}},
+	},
+	{
+		Name: "fault-deadlock", Run: runFaultDeadlock, TestOnly: true,
+		Params: []paramSpec{{Name: "tasks", Default: 1, Min: 1, Max: 1_000}},
+	},
+}
+
+// testWorkloadsEnabled: SPINDLE_TEST_WORKLOADS=1 shows the test-only workloads.
+func testWorkloadsEnabled() bool { return os.Getenv("SPINDLE_TEST_WORKLOADS") == "1" }
+
+// visibleWorkloads is the table without the test-only workloads unless they are enabled.
+func visibleWorkloads() []workloadSpec {
+	var v []workloadSpec
+	for _, w := range workloads {
+		if !w.TestOnly || testWorkloadsEnabled() {
+			v = append(v, w)
+		}
+	}
+	return v
 }
 
 func paramTasks(p params) int64 { return p["tasks"] }
@@ -98,7 +137,7 @@ func usageErrorf(format string, args ...any) error {
 // findWorkload returns the named workload or a usage error listing the valid names.
 func findWorkload(name string) (*workloadSpec, error) {
 	for i := range workloads {
-		if workloads[i].Name == name {
+		if workloads[i].Name == name && (!workloads[i].TestOnly || testWorkloadsEnabled()) {
 			return &workloads[i], nil
 		}
 	}
@@ -106,9 +145,9 @@ func findWorkload(name string) (*workloadSpec, error) {
 }
 
 func workloadNames() string {
-	names := make([]string, len(workloads))
-	for i, w := range workloads {
-		names[i] = w.Name
+	var names []string
+	for _, w := range visibleWorkloads() {
+		names = append(names, w.Name)
 	}
 	return strings.Join(names, ", ")
 }
@@ -150,6 +189,11 @@ func (w *workloadSpec) resolveParams(assignments []string) (params, error) {
 			resolved[spec.Name] = v
 		} else {
 			resolved[spec.Name] = spec.Default
+		}
+	}
+	if w.Check != nil {
+		if why := w.Check(resolved); why != "" {
+			return nil, usageErrorf("%s params: %s", w.Name, why)
 		}
 	}
 	return resolved, nil

@@ -87,6 +87,8 @@ def build_charts(results: Results) -> list[Chart]:
     charts += net_charts(results, colors)
     from .stack_charts import stack_charts  # late, as net_charts
     charts += stack_charts(results, colors)
+    from .blocking_charts import blocking_charts  # late, as net_charts
+    charts += blocking_charts(results, colors)
     charts.append(status_matrix_chart(results))
     return [c for c in charts if c is not None]
 

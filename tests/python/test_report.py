@@ -65,6 +65,8 @@ FIGURES = {"memory-per-task": ("rss_bytes_per_task", "bytes"), "idle-connections
            "echo": ("round_trips_per_second", "per_s"),
            "deep-stack": ("rss_bytes_per_parked_task_after_deep", "bytes")}
 
+FIGURES.update({"blocking-syscall": ("steps_per_second", "per_s"), "hog-latency": ("lateness_p99_ns", "ns")})
+
 
 def unit_of(workload: str) -> str:
     return FIGURES.get(workload, ("ns_per_op", "ns"))[1]
@@ -105,6 +107,9 @@ def expected_chart_names(path: Path) -> set[str]:
         names.add("net-echo-latency")
         if len({c.params.get("connections") for c in echo}) >= 2:
             names.add("net-echo-throughput")
+    for workload, chart in (("hog-latency", "blocking-hog-lateness"), ("blocking-syscall", "blocking-syscall-steps")):
+        if any(c.workload == workload and c.ok for c in cases):
+            names.add(chart)
     return names
 
 
