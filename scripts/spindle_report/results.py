@@ -27,6 +27,9 @@ class ResultsError(Exception):
 # The network workloads' figures (echo), kept per repetition for the throughput and latency charts.
 NET_COUNTERS = ("round_trips_per_second", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_p999_ns",
                 "latency_max_ns")
+# blocking-syscall's and hog-latency's figures, kept per repetition for blocking_charts.py.
+BLOCKING_COUNTERS = ("steps_per_second", "step_gap_p50_ns", "step_gap_p99_ns", "step_gap_max_ns", "lateness_p50_ns",
+                     "lateness_p99_ns", "lateness_max_ns")
 # deep-stack's figures beside its main one, kept per repetition for stack_charts.py.
 DEEP_COUNTERS = ("rss_bytes_per_parked_task_after_gc", "peak_rss_bytes_per_task", "deep_ns_per_task")
 
@@ -81,7 +84,7 @@ class Case:
     repetitions: int = 0
     values: list[float] = field(default_factory=list)
     aggregate_median: float | None = None
-    counters: dict[str, list[float]] = field(default_factory=dict)  # NET_COUNTERS of every ok repetition
+    counters: dict[str, list[float]] = field(default_factory=dict)  # NET_, BLOCKING_, DEEP_COUNTERS, ok reps
 
     def counter_median(self, name: str) -> float | None:
         """counter_median is the median of one counter over the ok repetitions, None when never recorded."""
@@ -281,7 +284,7 @@ def _add_iteration(case: Case, record: dict) -> None:
         value = _main_figure(record)
         if value is not None:
             case.values.append(value)
-        for name in NET_COUNTERS + DEEP_COUNTERS:
+        for name in NET_COUNTERS + BLOCKING_COUNTERS + DEEP_COUNTERS:
             if isinstance(record.get(name), (int, float)) and not isinstance(record.get(name), bool):
                 case.counters.setdefault(name, []).append(float(record[name]))
 
