@@ -495,7 +495,9 @@ int run_sweep_cases(const SweepDefinition& def, const SweepRunOptions& options) 
       fresh[step.index] = records;
     }
     write_results();
-    progress.finished(summary_of(label, records, seconds), !all_ok, seconds, step_estimate(step));
+    // Interleaved: the line reads the case's repetitions so far, so its cv grows with the rounds.
+    progress.finished(summary_of(label, options.interleave ? fresh[step.index] : records, seconds), !all_ok, seconds,
+                      step_estimate(step));
   }
   progress.stop();
 

@@ -111,3 +111,16 @@ def test_the_sweep_ends_listing_a_bimodal_case_and_run_lines_use_the_unit(swept,
     assert len(reps) == 2 and all(line.endswith(" bytes/task") for line in reps), p.stderr
     last = p.stderr.strip().splitlines()[-1]
     assert re.search(r": ok, median \S+ ms, \S+ bytes/task", last) and "ns/op" not in last, last
+
+
+def test_interleaved_lines_read_the_repetitions_so_far(swept, tmp_path):
+    definition, _, _ = swept
+    out = tmp_path / "interleaved.json"
+    p = spindle("sweep", definition, "--interleave", "--out", out)
+    assert p.returncode == 0, p.stderr
+    memory = [line for line in p.stderr.splitlines() if line.startswith("[") and f" {MEMORY} (rep " in line]
+    assert len(memory) == 3, p.stderr
+    assert ", median " not in memory[0] and re.search(r", \S+ bytes/task \(elapsed", memory[0]), memory[0]
+    values = [r["rss_bytes_per_task"] for r in iterations(json.loads(out.read_text()), MEMORY)]
+    assert f", median {figure_text(statistics.median(values))} bytes/task" in memory[-1], memory[-1]
+    assert all("ns/op" not in line for line in memory)
