@@ -8,8 +8,9 @@ import html
 from dataclasses import dataclass
 
 from .results import Results
-from .tables import (FLAG_MARK, Table, cases_table, environment_table, figure_legend, headline_configurations,
-                     headline_table, noise_rule, noise_table, problem_table, status_table, worst_status)
+from .tables import (FLAG_MARK, NOISE_ADVICE, Table, cases_table, environment_table, figure_legend,
+                     headline_configurations, headline_table, noise_rule, noise_table, problem_table, status_table,
+                     worst_status)
 from .charts import STATUS_COLORS
 
 _MIME = {"png": "image/png", "svg": "image/svg+xml"}
@@ -95,7 +96,7 @@ def render(results: Results, charts: list[EmbeddedChart]) -> str:
     if noisy.rows:
         parts[parts.index("<h2>Status matrix</h2>"):parts.index("<h2>Status matrix</h2>")] = [
             f'<h2 id="noise">Medians not to trust ({len(noisy.rows)})</h2>',
-            "<p>Noisy or bimodal repetitions: rerun these before reading much into their medians.</p>",
+            f"<p>{html.escape(NOISE_ADVICE)}</p>",
             _table(noisy, numeric_columns={1, 2, 3})]
     if problems.rows:
         parts += ["<h2>Cases not ok</h2>", _table(problems)]

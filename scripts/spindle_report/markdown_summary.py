@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .results import Results
-from .tables import (Table, figure_legend, headline_configurations, headline_table, noise_rule, noise_table,
-                     problem_table, status_table)
+from .tables import (NOISE_ADVICE, Table, figure_legend, headline_configurations, headline_table, noise_rule,
+                     noise_table, problem_table, status_table)
 
 MAX_PROBLEM_ROWS = 40
 
@@ -33,7 +33,7 @@ def render(results: Results) -> str:
     if noisy.rows:
         shown = Table(noisy.header, noisy.rows[:MAX_PROBLEM_ROWS])
         lines += ["", f"### Medians not to trust ({len(noisy.rows)})", "",
-                  "Noisy or bimodal repetitions: rerun these before reading much into their medians.", ""]
+                  NOISE_ADVICE, ""]
         lines += _table(shown)
         if len(noisy.rows) > MAX_PROBLEM_ROWS:
             lines += ["", f"…and {len(noisy.rows) - MAX_PROBLEM_ROWS} more; see report.html."]

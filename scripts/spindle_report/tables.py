@@ -99,6 +99,9 @@ def figure_legend(results: Results) -> str:
     return "; ".join(parts)
 
 
+NOISE_ADVICE = "Noisy or bimodal repetitions: rerun these before reading much into their medians."
+
+
 def noise_rule() -> str:
     return (f"cv = stddev ÷ mean of the repetitions; {FLAG_MARK} NOISY above {NOISY_CV:.0%}, {FLAG_MARK} BIMODAL "
             "when the repetitions fall into two clusters farther apart than either is wide (a gap test)")
@@ -141,8 +144,8 @@ def cases_table(results: Results) -> Table:
     for c in results.cases:
         unit = main_figure_unit(c.workload)
         rows.append([c.case_id, c.status, str(len(c.values)), format_figure(unit, c.median if c.ok else None),
-                     noise_cell(c.noise) if c.ok else "—",
-                     format_figure(unit, c.minimum if c.ok else None), format_figure(unit, c.maximum if c.ok else None)])
+                     noise_cell(c.noise) if c.ok else "—", format_figure(unit, c.minimum if c.ok else None),
+                     format_figure(unit, c.maximum if c.ok else None)])
     return Table(["case", "status", "ok repetitions", "median", "cv", "min", "max"], rows)
 
 

@@ -77,7 +77,8 @@ def test_summary_html_and_bars_show_the_flag(tmp_path):
     path, target = planted(tmp_path)
     render(path, tmp_path / "out")
     summary = (tmp_path / "out" / "summary.md").read_text()
-    assert "### Medians not to trust (1)" in summary and f"| {target} | 130 ns | 25.6% ⚠ NOISY ⚠ BIMODAL |" in summary
+    assert "### Medians not to trust (1)" in summary
+    assert f"| {target} | 130 ns | 25.6% ⚠ NOISY ⚠ BIMODAL |" in summary
     page = (tmp_path / "out" / "report.html").read_text()
     assert 'id="noise">Medians not to trust (1)' in page
     assert re.search(r'<td class="num flag">25\.6% ⚠ NOISY ⚠ BIMODAL</td>', page)
@@ -117,8 +118,9 @@ def test_compare_shows_each_sides_cv_and_flags_without_changing_verdicts():
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "compare"), str(FIXTURES / "compare_base.json"),
-                             str(FIXTURES / "compare_noise.json")], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "compare"),
+                             str(FIXTURES / "compare_base.json"), str(FIXTURES / "compare_noise.json")],
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     header = next(line for line in result.stdout.splitlines() if line.startswith("verdict"))
     assert header.split()[:7] == ["verdict", "case", "BASE", "cv", "NEW", "cv", "ratio"]
