@@ -39,7 +39,8 @@ nlohmann::json list_json() {
     for (const auto& p : w.params)
       params.push_back({{"name", p.name}, {"default", p.default_value}, {"min", p.min}, {"max", p.max},
                         {"power_of_10", p.power_of_10}, {"help", p.help}});
-    out["workloads"].push_back({{"name", w.name}, {"summary", w.summary}, {"op", w.op}, {"params", params}});
+    out["workloads"].push_back({{"name", w.name}, {"summary", w.summary}, {"op", w.op}, {"params", params},
+                                {"main_figure", {{"counter", w.figure.counter}, {"unit", w.figure.unit}}}});
   }
   // The capability matrix at default parameters.
   for (const auto& w : workloads(tests))
@@ -62,7 +63,8 @@ void print_list(const nlohmann::json& l) {
   std::cout << "\nWorkloads:\n";
   for (const auto& w : l["workloads"]) {
     std::cout << "  " << std::left << std::setw(22) << w["name"].get<std::string>() << w["summary"].get<std::string>()
-              << "  (op = " << w["op"].get<std::string>() << ")\n";
+              << "  (op = " << w["op"].get<std::string>() << "; figure in "
+              << w["main_figure"]["unit"].get<std::string>() << ")\n";
     for (const auto& p : w["params"]) {
       std::cout << "      --param " << p["name"].get<std::string>() << "=N   default " << p["default"] << ", range "
                 << p["min"] << ".." << p["max"] << (p["power_of_10"].get<bool>() ? ", a power of 10" : "") << "  "

@@ -124,3 +124,12 @@ def test_interleaved_lines_read_the_repetitions_so_far(swept, tmp_path):
     values = [r["rss_bytes_per_task"] for r in iterations(json.loads(out.read_text()), MEMORY)]
     assert f", median {figure_text(statistics.median(values))} bytes/task" in memory[-1], memory[-1]
     assert all("ns/op" not in line for line in memory)
+
+
+def test_list_names_each_workloads_main_figure():
+    p = spindle("list", "--json")
+    assert p.returncode == 0, p.stderr
+    figures = {w["name"]: w["main_figure"] for w in json.loads(p.stdout)["workloads"]}
+    assert figures["memory-per-task"] == {"counter": "rss_bytes_per_task", "unit": "bytes/task"}
+    assert figures["echo"]["unit"] == "round trips/s" and figures["skynet"]["unit"] == "ns/op"
+    assert "(op = one parked task; figure in bytes/task)" in spindle("list").stdout
