@@ -2,6 +2,8 @@
 // the bad value and the valid choices; a failed checksum exits 1.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -113,13 +115,8 @@ std::string summary_line(const CaseReport& report) {
   return line + figure;
 }
 
-int run_command(const std::string& runtime, const std::string& workload, const std::vector<std::string>& params,
-                int workers, int repetitions, std::size_t stack_size, const std::string& stack_policy,
-                const std::string& out) {
-  CaseSpec spec = make_case_spec(runtime, workload, params, workers, repetitions, stack_size, stack_policy);
-  std::cerr << "spindle: " << case_id(spec) << " (" << repetitions << " repetitions)" << std::endl;
-  nlohmann::json env_start = load_average();
-  CaseReport report = run_case(spec, std::cerr);
+// finish_run: writes the case's results document (to `out`, else stdout) and its summary; the exit code.
+int finish_run(const CaseReport& report, const std::string& out, const nlohmann::json& env_start) {
   nlohmann::json doc = results_document(report.records);
   doc["context"]["env"]["load_avg_start"] = env_start;
   doc["context"]["env"]["load_avg_end"] = load_average();
@@ -133,6 +130,45 @@ int run_command(const std::string& runtime, const std::string& workload, const s
   if (report.status == "failed") return 1;
   std::cerr << "spindle: " << report.status << ": " << report.reason << std::endl;
   return 2;
+}
+
+// An abandoned run (runtime.h, abandon_run): a task threw while others still wait, so neither the
+// workload's frames nor the runtime can be torn down. The case's one record says `failed` and why; the
+// process then exits at once (std::_Exit), skipping every destructor.
+struct RunInProgress {
+  CaseSpec spec;
+  std::string out;
+  nlohmann::json env_start;
+};
+const RunInProgress* g_run = nullptr;
+
+void write_abandoned_run(std::exception_ptr error) {
+  const std::string reason = "a task threw: " + exception_text(error) + " (the run was abandoned, tasks still waiting)";
+  std::cerr << "  FAILED: " << reason << std::endl;
+  int code = 1;
+  try {
+    code = finish_run({"failed", reason, {status_record(g_run->spec, "failed", reason)}}, g_run->out, g_run->env_start);
+  } catch (const std::exception& e) {  // unwinding would reach the abandoned frames: report and exit here
+    std::cerr << "spindle: error: " << e.what() << std::endl;
+  }
+  std::cout.flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+
+int run_command(const std::string& runtime, const std::string& workload, const std::vector<std::string>& params,
+                int workers, int repetitions, std::size_t stack_size, const std::string& stack_policy,
+                const std::string& out) {
+  CaseSpec spec = make_case_spec(runtime, workload, params, workers, repetitions, stack_size, stack_policy);
+  std::cerr << "spindle: " << case_id(spec) << " (" << repetitions << " repetitions)" << std::endl;
+  const RunInProgress run{spec, out, load_average()};
+  g_run = &run;
+  set_abandon_handler(write_abandoned_run);
+  struct Uninstall {
+    ~Uninstall() { set_abandon_handler(nullptr), g_run = nullptr; }
+  } uninstall;
+  CaseReport report = run_case(spec, std::cerr);
+  return finish_run(report, out, run.env_start);
 }
 
 }  // namespace

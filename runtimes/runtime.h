@@ -3,10 +3,12 @@
 // concept, so the measured path has no virtual call.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -83,5 +85,58 @@ concept NetRuntime = Runtime<R> && R::caps.net && requires(typename R::Net::Sock
 
 // default_workers: the number of online CPUs (at least 1).
 int default_workers();
+
+// ---- a task failure ends the run (Go-style) ---------------------------------------------------------
+// When a task throws (say its spawn failed: no thread, no stack) the run is over: run() stops waiting at
+// the first escaped exception instead of waiting for every task, since the failed task's parent would
+// wait forever for it. If tasks are still live then (blocked on channels and wait groups that live in the
+// workload's frames), neither those frames nor the runtime can be torn down safely: destroying a
+// condition variable a thread still waits on blocks for ever (glibc), and a Boost.Fiber channel wakes its
+// waiters onto freed memory. So run() calls abandon_run(error), which never returns: it calls the
+// handler the harness installed (which writes the `failed` record and exits the process without any
+// teardown). A run whose tasks all finished rethrows as before. Without a handler (unit tests, library
+// use) run() keeps the plain contract: it waits for every task, then rethrows the first exception.
+using AbandonHandler = void (*)(std::exception_ptr error);
+void set_abandon_handler(AbandonHandler handler);  // nullptr: none
+bool abandon_handler_installed() noexcept;
+[[noreturn]] void abandon_run(std::exception_ptr error);  // no handler: prints the reason, exits 1
+// exception_text: what() of a std::exception, else a fixed phrase.
+std::string exception_text(const std::exception_ptr& error);
+
+// spawn_fault_point: test-only fault injection, called first in every in-process runtime's spawn. With
+// SPINDLE_FAIL_SPAWN_AT=N in the environment (read once, at start-up) the Nth spawn of the process throws
+// std::system_error(EAGAIN, "spawn (injected by SPINDLE_FAIL_SPAWN_AT=N)"), as a failed thread creation
+// would. Unset, it costs one relaxed load and a branch.
+namespace detail {
+extern std::atomic<std::uint64_t> fail_spawn_at;  // 0: no injection
+[[gnu::cold]] void count_spawn_for_fault();
+}  // namespace detail
+inline void spawn_fault_point() {
+  if (detail::fail_spawn_at.load(std::memory_order_relaxed) != 0) [[unlikely]] detail::count_spawn_for_fault();
+}
+// set_spawn_fault_at: for tests: fail the nth spawn from now on (0: never), as SPINDLE_FAIL_SPAWN_AT=n.
+void set_spawn_fault_at(std::uint64_t n);
+
+// guarded_spawn: a runtime's spawn body. Calls spawn_fault_point() and then `start()`; if either throws:
+// outside the harness (no abandon handler), or when the spawn is not a task's (run's root), the exception
+// goes to the caller, as before. Under the harness the failure ends the run without unwinding the spawning
+// task — its frames hold what the tasks it already spawned still use (skynet's channel of answers): the
+// error goes to run() by `report(error)`, as if the task had thrown, and the task parks for ever by
+// `park()`, outside the catch block (a fiber must not switch inside one: the caught-exception stack is the
+// thread's).
+template <class Start, class Report, class Park>
+void guarded_spawn(bool from_task, Start&& start, Report&& report, Park&& park) {
+  std::exception_ptr failure;
+  try {
+    spawn_fault_point();
+    start();
+    return;
+  } catch (...) {
+    if (!from_task || !abandon_handler_installed()) throw;
+    failure = std::current_exception();
+  }
+  report(std::move(failure));
+  for (;;) park();
+}
 
 }  // namespace spindle

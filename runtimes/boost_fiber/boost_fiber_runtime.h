@@ -102,28 +102,49 @@ class BoostFiberRuntime {
   static std::string limit_reason(const RuntimeOptions& opts, const Requirements& req);
 
   // run: launches `root` and blocks the calling thread until it and every fiber spawned have finished.
+  // Under the harness (abandon handler installed) the first exception a fiber lets escape ends the run at
+  // once: the fibers still suspended are abandoned (abandon_run in runtime.h; does not return).
   template <class F>
   void run(F&& root) {
     state_->outstanding.store(1);
     state_->error = nullptr;
+    state_->signalled.store(false);
     std::promise<void> finished;
     state_->finished = &finished;
     auto all_done = finished.get_future();
     sched_.launch(wrap(std::forward<F>(root)));
     all_done.wait();
-    if (state_->error) std::rethrow_exception(std::exchange(state_->error, nullptr));
+    std::exception_ptr error;
+    {
+      std::lock_guard lock(state_->error_mu);
+      error = std::exchange(state_->error, nullptr);
+    }
+    if (error && state_->outstanding.load(std::memory_order_acquire) > 0) abandon_run(error);
+    if (error) std::rethrow_exception(error);
   }
 
+  // spawn: starts a fiber for `fn`. A fiber that cannot be started (no stack) ends the run (guarded_spawn
+  // in runtime.h: under the harness the spawning fiber sleeps for ever).
   template <class F>
   void spawn(F&& fn) {
-    state_->outstanding.fetch_add(1, std::memory_order_relaxed);
-    if (boost_fiber_detail::Scheduler::on_worker()) {
-      boost::fibers::fiber(boost::fibers::launch::post, std::allocator_arg, boost::fibers::fixedsize_stack(stack_size_),
-                           wrap(std::forward<F>(fn)))
-          .detach();
-    } else {
-      sched_.launch(wrap(std::forward<F>(fn)));
-    }
+    guarded_spawn(
+        boost_fiber_detail::Scheduler::on_worker(),
+        [&] {
+          state_->outstanding.fetch_add(1, std::memory_order_relaxed);
+          try {
+            if (boost_fiber_detail::Scheduler::on_worker())
+              boost::fibers::fiber(boost::fibers::launch::post, std::allocator_arg,
+                                   boost::fibers::fixedsize_stack(stack_size_), wrap(std::forward<F>(fn)))
+                  .detach();
+            else
+              sched_.launch(wrap(std::forward<F>(fn)));
+          } catch (...) {  // no fiber started
+            state_->outstanding.fetch_sub(1, std::memory_order_relaxed);
+            throw;
+          }
+        },
+        [&](std::exception_ptr e) { state_->fail(std::move(e)); },
+        [] { boost::this_fiber::sleep_for(std::chrono::hours(1)); });
   }
 
   int workers() const { return sched_.workers(); }
@@ -136,19 +157,34 @@ class BoostFiberRuntime {
     std::mutex error_mu;
     std::exception_ptr error;
     std::promise<void>* finished = nullptr;
+    std::atomic<bool> signalled{false};  // `finished` set (by the last fiber, or at the first error)
+    void signal() {
+      if (!signalled.exchange(true, std::memory_order_acq_rel)) finished->set_value();
+    }
+    // fail: keeps the first error and wakes run().
+    void fail(std::exception_ptr e) {
+      {
+        std::lock_guard lock(error_mu);
+        if (!error) error = std::move(e);
+      }
+      signal();
+    }
   };
 
   template <class F>
   std::function<void()> wrap(F&& fn) {
     return [state = state_.get(), fn = std::optional<std::decay_t<F>>(std::forward<F>(fn))]() mutable {
+      bool first_error = false;
       try {
         (*fn)();
       } catch (...) {
         std::lock_guard lock(state->error_mu);
-        if (!state->error) state->error = std::current_exception();
+        first_error = !state->error;
+        if (first_error) state->error = std::current_exception();
       }
       fn.reset();  // destroy captures before this task counts as finished
-      if (state->outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) state->finished->set_value();
+      if (state->outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1 || (first_error && abandon_handler_installed()))
+        state->signal();
     };
   }
 

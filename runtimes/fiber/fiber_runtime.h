@@ -41,7 +41,7 @@ class FiberRuntime {
   template <class F>
   void run(F&& root) { scheduler_.run(std::forward<F>(root)); }
   template <class F>
-  void spawn(F&& task) { scheduler_.spawn(std::forward<F>(task)); }
+  void spawn(F&& task) { spawn_fault_point(); scheduler_.spawn(std::forward<F>(task)); }
   int workers() const noexcept { return scheduler_.workers(); }
 
   using WaitGroup = fiber::WaitGroup;

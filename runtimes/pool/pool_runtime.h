@@ -72,22 +72,32 @@ class PoolRuntime {
   }
 
   // run: queues `root` and blocks the calling (non-pool) thread until every queued task has finished.
+  // Under the harness (abandon handler installed) the first exception a task lets escape ends the run at
+  // once: the pool, busy with tasks that may wait for ever, is abandoned (abandon_run in runtime.h).
   template <class F>
   void run(F&& root) {
     spawn(std::forward<F>(root));
     std::unique_lock lock(mu_);
-    idle_cv_.wait(lock, [&] { return outstanding_ == 0; });
-    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    idle_cv_.wait(lock, [&] { return outstanding_ == 0 || (error_ && abandon_handler_installed()); });
+    std::exception_ptr error = std::exchange(error_, nullptr);
+    if (error && outstanding_ > 0) {
+      lock.unlock();
+      abandon_run(error);
+    }
+    if (error) std::rethrow_exception(error);
   }
 
-  // spawn: queues `fn`; callable from any thread.
+  // spawn: queues `fn`; callable from any thread. A failed spawn ends the run (guarded_spawn, runtime.h).
   template <class F>
   void spawn(F&& fn) {
-    {
-      std::lock_guard lock(mu_);
-      ++outstanding_;
-      queue_.emplace_back(std::forward<F>(fn));
-    }
+    guarded_spawn(
+        current_ == this,
+        [&] {
+          std::lock_guard lock(mu_);
+          queue_.emplace_back(std::forward<F>(fn));  // strong guarantee: nothing queued if it throws
+          ++outstanding_;
+        },
+        [&](std::exception_ptr e) { fail(std::move(e)); }, [] { std::this_thread::sleep_for(std::chrono::hours(1)); });
     work_cv_.notify_one();
   }
 
@@ -109,6 +119,13 @@ class PoolRuntime {
     return true;
   }
 
+  // fail: keeps the first error and wakes run().
+  void fail(std::exception_ptr e) {
+    std::lock_guard lock(mu_);
+    if (!error_) error_ = std::move(e);
+    idle_cv_.notify_all();
+  }
+
   void execute(std::function<void()>& task) {
     std::exception_ptr error;
     try {
@@ -118,8 +135,9 @@ class PoolRuntime {
     }
     task = nullptr;
     std::lock_guard lock(mu_);
-    if (error && !error_) error_ = error;
-    if (--outstanding_ == 0) idle_cv_.notify_all();
+    const bool first_error = error && !error_;
+    if (first_error) error_ = error;
+    if (--outstanding_ == 0 || first_error) idle_cv_.notify_all();
   }
 
   void worker_loop() {

@@ -53,42 +53,29 @@ class ThreadRuntime {
                                   "a std::thread's default stack (RLIMIT_STACK)");
   }
 
-  // run: runs `root` on a thread of its own; returns when every thread spawned has finished.
+  // run: runs `root` on a thread of its own; returns when every thread spawned has finished. Under the
+  // harness (abandon handler installed) the first exception a thread lets escape ends the run at once:
+  // the threads still alive are abandoned (abandon_run in runtime.h; does not return).
   template <class F>
   void run(F&& root) {
     spawn(std::forward<F>(root));
     std::unique_lock lock(state_->mu);
-    state_->cv.wait(lock, [&] { return state_->live == 0; });
-    if (state_->error) std::rethrow_exception(std::exchange(state_->error, nullptr));
+    state_->cv.wait(lock, [&] { return state_->live == 0 || (state_->error && abandon_handler_installed()); });
+    std::exception_ptr error = std::exchange(state_->error, nullptr);
+    if (error && state_->live > 0) {
+      lock.unlock();
+      abandon_run(error);
+    }
+    if (error) std::rethrow_exception(error);
   }
 
-  // spawn: starts a thread for `fn`; while `cap` threads are alive it waits for one to finish first.
+  // spawn: starts a thread for `fn`; while `cap` threads are alive it waits for one to finish first. A
+  // thread that cannot be created (EAGAIN) ends the run (guarded_spawn in runtime.h).
   template <class F>
   void spawn(F&& fn) {
-    {
-      std::unique_lock lock(state_->mu);
-      state_->cv.wait(lock, [&] { return state_->live < state_->cap; });
-      ++state_->live;
-    }
-    try {
-      std::thread([state = state_, fn = std::optional<std::decay_t<F>>(std::forward<F>(fn))]() mutable {
-        std::exception_ptr error;
-        try {
-          (*fn)();
-        } catch (...) {
-          error = std::current_exception();
-        }
-        fn.reset();  // destroy captures before this task counts as finished
-        std::lock_guard lock(state->mu);
-        if (error && !state->error) state->error = error;
-        if (--state->live == 0 || state->live + 1 == state->cap) state->cv.notify_all();
-      }).detach();
-    } catch (...) {
-      std::lock_guard lock(state_->mu);
-      --state_->live;
-      state_->cv.notify_all();
-      throw;
-    }
+    guarded_spawn(
+        in_task_, [&] { start(std::forward<F>(fn)); }, [&](std::exception_ptr e) { state_->fail(std::move(e)); },
+        [] { std::this_thread::sleep_for(std::chrono::hours(1)); });
   }
 
   int workers() const { return workers_; }
@@ -114,7 +101,45 @@ class ThreadRuntime {
     std::uint64_t live = 0;
     std::uint64_t cap;
     std::exception_ptr error;
+    // fail: keeps the first error and wakes run().
+    void fail(std::exception_ptr e) {
+      std::lock_guard lock(mu);
+      if (!error) error = std::move(e);
+      cv.notify_all();
+    }
   };
+
+  template <class F>
+  void start(F&& fn) {
+    {
+      std::unique_lock lock(state_->mu);
+      state_->cv.wait(lock, [&] { return state_->live < state_->cap; });
+      ++state_->live;
+    }
+    try {
+      std::thread([state = state_, fn = std::optional<std::decay_t<F>>(std::forward<F>(fn))]() mutable {
+        in_task_ = true;
+        std::exception_ptr error;
+        try {
+          (*fn)();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        fn.reset();  // destroy captures before this task counts as finished
+        std::lock_guard lock(state->mu);
+        const bool first_error = error && !state->error;
+        if (first_error) state->error = error;
+        if (--state->live == 0 || state->live + 1 == state->cap || first_error) state->cv.notify_all();
+      }).detach();
+    } catch (...) {
+      std::lock_guard lock(state_->mu);
+      --state_->live;
+      state_->cv.notify_all();
+      throw;
+    }
+  }
+
+  static inline thread_local bool in_task_ = false;  // this thread runs a task (guarded_spawn may park it)
   RuntimeOptions options_;
   int workers_;
   std::shared_ptr<State> state_;
