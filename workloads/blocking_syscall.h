@@ -2,12 +2,14 @@
 // calls the runtime does not know about, beside `tasks - blocking` tasks that keep stepping. What it shows:
 // whether a task stuck in the kernel takes its worker (and the tasks queued behind it) down with it.
 //
-// A blocking task loops until every stepping task has finished: it asks the PipeFiller (one helper
-// std::thread, outside the runtime) to write one byte into the task's own pipe `block-us` microseconds from
-// now, then calls ::read() on the pipe — a plain blocking read that waits ~block-us in the kernel — checks
-// the byte's value (the call's sequence number mod 256) and yields. The yield is what a real task would do
-// between reads (handle the data); without it, a runtime that cannot hand a blocked worker's queue to
-// another thread would never get back to the stepping tasks, and the case would hang instead of measuring.
+// A blocking task calls read() back to back, with no scheduling point between two calls, until every
+// stepping task has finished or `hold-ms` has passed since the start, whichever comes first: each time it
+// asks the PipeFiller (one helper std::thread, outside the runtime) to write one byte into the task's own
+// pipe `block-us` microseconds from now, then calls ::read() on the pipe — a plain blocking read that waits
+// ~block-us in the kernel — and checks the byte's value (the call's sequence number mod 256). So the
+// blocking lasts across the measurement on every runtime. `hold-ms` is the bound that keeps a runtime which
+// cannot take a blocked worker back (no monitor) from hanging: its stepping tasks stall until then, and
+// the stall is in its figures (steps/s, step gaps ~ hold-ms) instead of a timeout.
 // A stepping task does `steps` steps: short CPU work, then a hand-off with its partner (task i pairs with
 // i^1; an odd one out pairs with itself) over capacity-1 channels — each sends its step number to the
 // partner's inbox and receives the partner's from its own, so every step is a scheduling point.
@@ -124,7 +126,8 @@ struct BlockingSyscall {
     return {{"tasks", 1'000, 2, 100'000, "tasks in all, blocking ones included"},
             {"blocking", 100, 0, 4'096, "tasks that make blocking read() calls (each has a pipe: 2 fds)"},
             {"block-us", 1'000, 1, 1'000'000, "how long each read() blocks, in microseconds"},
-            {"steps", 100, 2, 1'000'000'000, "steps per non-blocking task"}};
+            {"steps", 100, 2, 1'000'000'000, "steps per non-blocking task"},
+            {"hold-ms", 1'000, 1, 600'000, "the longest the blocking tasks keep calling read(), in milliseconds"}};
   }
   static std::string check(const ParamValues& p) {
     if (p.at("blocking") < p.at("tasks")) return {};
@@ -132,7 +135,7 @@ struct BlockingSyscall {
            std::to_string(p.at("tasks")) + " (at least one task must step)";
   }
   static Requirements requirements(const ParamValues& p) {
-    return {.blocking_channels = true, .yield = true, .parking = true,
+    return {.blocking_channels = true, .parking = true,
             .concurrent_tasks = std::uint64_t(p.at("tasks"))};
   }
 
@@ -144,6 +147,7 @@ struct BlockingSyscall {
     if (std::string why = check(p); !why.empty()) throw std::invalid_argument(why);
     const std::int64_t stepping = tasks - blocking;
     const auto block = std::chrono::microseconds(p.at("block-us"));
+    const auto hold = std::chrono::milliseconds(p.at("hold-ms"));
 
     std::vector<std::unique_ptr<Pipe>> pipes;
     for (std::int64_t i = 0; i < blocking; ++i) pipes.push_back(std::make_unique<Pipe>());
@@ -160,9 +164,10 @@ struct BlockingSyscall {
     Clock::time_point t0, t1;
     rt.run([&] {
       t0 = Clock::now();
+      const auto give_up = t0 + hold;
       blocking_done.add(blocking);
       for (std::int64_t b = 0; b < blocking; ++b) {
-        rt.spawn([&, b] {
+        rt.spawn([&, b, give_up] {
           const int rfd = pipes[b]->fds[0], wfd = pipes[b]->fds[1];
           std::int64_t n = 0, good = 0;
           do {
@@ -174,8 +179,7 @@ struct BlockingSyscall {
             while (r < 0 && errno == EINTR);
             good += (r == 1 && got == value);
             ++n;
-            R::yield();
-          } while (!stop.load(std::memory_order_acquire));
+          } while (!stop.load(std::memory_order_acquire) && Clock::now() < give_up);
           calls.fetch_add(n, std::memory_order_relaxed);
           good_bytes.fetch_add(good, std::memory_order_relaxed);
           blocking_done.done();

@@ -2,8 +2,8 @@
 // them in a loop of plain blocking read(2) calls on a pipe of their own (syscall.Pipe2 + syscall.Read, not
 // os.File, so the read is a blocking system call the Go runtime only sees as "in a syscall", never the
 // netpoller), each read answered by a byte written `block-us` microseconds after the goroutine asked for it
-// (time.AfterFunc), its value the call's sequence number mod 256; runtime.Gosched() between two reads, and
-// the loop ends once every stepping goroutine has finished. The other tasks - blocking goroutines do `steps`
+// (time.AfterFunc), its value the call's sequence number mod 256; back to back, no Gosched between two reads,
+// until every stepping goroutine has finished or `hold-ms` has passed. The other tasks - blocking goroutines do `steps`
 // steps of LCG work (256 steps) and a hand-off with their partner (i^1, an odd one out with itself) over
 // capacity-1 channels. op = one step. Counters: steps_per_second (steps over start .. last stepping
 // goroutine done), step_gap_p50/p99/max_ns (histogram.go; per-goroutine histograms merged), blocking_calls.
@@ -12,7 +12,6 @@ package main
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +42,7 @@ func runBlockingSyscall(p params) outcome {
 	tasks, blocking, steps := p["tasks"], p["blocking"], p["steps"]
 	stepping := tasks - blocking
 	block := time.Duration(p["block-us"]) * time.Microsecond
+	hold := time.Duration(p["hold-ms"]) * time.Millisecond
 	pipes := make([][2]int, blocking)
 	for i := range pipes {
 		if err := syscall.Pipe2(pipes[i][:], syscall.O_CLOEXEC); err != nil {
@@ -66,6 +66,7 @@ func runBlockingSyscall(p params) outcome {
 	var blockingDone, steppingDone, writers sync.WaitGroup
 
 	start := time.Now()
+	giveUp := start.Add(hold)
 	blockingDone.Add(int(blocking))
 	for b := range pipes {
 		go func(rfd, wfd int) {
@@ -89,8 +90,7 @@ func runBlockingSyscall(p params) outcome {
 					good++
 				}
 				n++
-				runtime.Gosched()
-				if stop.Load() {
+				if stop.Load() || !time.Now().Before(giveUp) {
 					break
 				}
 			}

@@ -25,7 +25,7 @@ func TestLCGJumpMatchesTheSteps(t *testing.T) {
 func TestBlockingSyscallSmall(t *testing.T) {
 	for _, workers := range []int{1, 2} {
 		old := runtime.GOMAXPROCS(workers)
-		out := runBlockingSyscall(params{"tasks": 11, "blocking": 2, "block-us": 200, "steps": 30})
+		out := runBlockingSyscall(params{"tasks": 11, "blocking": 2, "block-us": 200, "steps": 30, "hold-ms": 50})
 		runtime.GOMAXPROCS(old)
 		if !out.ChecksumOK || out.Reason != "" {
 			t.Fatalf("workers %d: checksum failed: %q", workers, out.Reason)
@@ -41,7 +41,7 @@ func TestBlockingSyscallSmall(t *testing.T) {
 }
 
 func TestBlockingSyscallWithoutBlockingTasks(t *testing.T) {
-	out := runBlockingSyscall(params{"tasks": 3, "blocking": 0, "block-us": 1, "steps": 5})
+	out := runBlockingSyscall(params{"tasks": 3, "blocking": 0, "block-us": 1, "steps": 5, "hold-ms": 50})
 	if !out.ChecksumOK || out.Ops != 15 || out.Blocking.BlockingCalls != 0 {
 		t.Fatalf("%+v %+v", out, out.Blocking)
 	}

@@ -94,7 +94,8 @@ var workloads = []workloadSpec{
 			{Name: "tasks", Default: 1_000, Min: 2, Max: 100_000},
 			{Name: "blocking", Default: 100, Min: 0, Max: 4_096},
 			{Name: "block-us", Default: 1_000, Min: 1, Max: 1_000_000},
-			{Name: "steps", Default: 100, Min: 2, Max: 1_000_000_000}},
+			{Name: "steps", Default: 100, Min: 2, Max: 1_000_000_000},
+			{Name: "hold-ms", Default: 1_000, Min: 1, Max: 600_000}},
 	},
 	{
 		Name: "hog-latency", Run: runHogLatency,

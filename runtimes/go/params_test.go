@@ -20,7 +20,7 @@ func TestDefaultsMatchTheDesign(t *testing.T) {
 		"echo":                 {"connections": 100, "messages": 1_000, "bytes": 64, "rate": 0},
 		"idle-connections":     {"connections": 1_000},
 		"deep-stack":           {"tasks": 10_000, "depth-kib": 256},
-		"blocking-syscall":     {"tasks": 1_000, "blocking": 100, "block-us": 1_000, "steps": 100},
+		"blocking-syscall":     {"tasks": 1_000, "blocking": 100, "block-us": 1_000, "steps": 100, "hold-ms": 1_000},
 		"hog-latency":          {"hogs": 0, "hog-ms": 200, "ticks": 100},
 	}
 	t.Setenv("SPINDLE_TEST_WORKLOADS", "") // fault-deadlock is test-only: not in the design's table

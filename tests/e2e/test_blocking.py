@@ -13,7 +13,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SPINDLE_BIN", str(ROOT / "build" / "release" / "spindle"))
 TEST_ENV = {"SPINDLE_TEST_WORKLOADS": "1"}
-BLOCKING_SMALL = ["--param", "tasks=20", "--param", "blocking=2", "--param", "block-us=200", "--param", "steps=20"]
+BLOCKING_SMALL = ["--param", "tasks=20", "--param", "blocking=2", "--param", "block-us=200", "--param", "steps=20",
+                  "--param", "hold-ms=100"]
 HOG_SMALL = ["--param", "hog-ms=20", "--param", "ticks=5"]
 
 
@@ -98,6 +99,7 @@ def test_peers_without_the_workloads_report_unsupported(runtime):
     (["--workload", "blocking-syscall", "--param", "blocking=-1"], ["blocking=-1", "out of range"]),
     (["--workload", "blocking-syscall", "--param", "block-us=0"], ["block-us=0", "out of range"]),
     (["--workload", "blocking-syscall", "--param", "steps=1"], ["steps=1", "out of range"]),
+    (["--workload", "blocking-syscall", "--param", "hold-ms=0"], ["hold-ms=0", "out of range"]),
     (["--workload", "blocking-syscall", "--param", "tasks=10", "--param", "blocking=10"],
      ["blocking=10 must be less than tasks=10"]),
     (["--workload", "hog-latency", "--param", "hog-ms=0"], ["hog-ms=0", "out of range"]),

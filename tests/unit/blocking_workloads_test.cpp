@@ -43,7 +43,7 @@ void expect_ordered(const WorkloadResult& r, const std::string& prefix) {
 }
 
 TYPED_TEST(BlockingWorkloads, BlockingSyscallSmall) {
-  auto r = this->template run<BlockingSyscall>({{"tasks", 12}, {"blocking", 2}, {"block-us", 200}, {"steps", 20}});
+  auto r = this->template run<BlockingSyscall>({{"tasks", 12}, {"blocking", 2}, {"block-us", 200}, {"steps", 20}, {"hold-ms", 50}});
   if (!r) GTEST_SKIP() << TypeParam::name << " cannot run blocking-syscall";
   EXPECT_TRUE(r->checksum_ok) << r->checksum_detail;
   EXPECT_EQ(r->tasks_created, 12u);
@@ -54,7 +54,7 @@ TYPED_TEST(BlockingWorkloads, BlockingSyscallSmall) {
 }
 
 TYPED_TEST(BlockingWorkloads, BlockingSyscallWithoutBlockingTasks) {
-  auto r = this->template run<BlockingSyscall>({{"tasks", 3}, {"blocking", 0}, {"block-us", 1}, {"steps", 5}});
+  auto r = this->template run<BlockingSyscall>({{"tasks", 3}, {"blocking", 0}, {"block-us", 1}, {"steps", 5}, {"hold-ms", 50}});
   if (!r) GTEST_SKIP() << TypeParam::name << " cannot run blocking-syscall";
   EXPECT_TRUE(r->checksum_ok) << r->checksum_detail;
   EXPECT_EQ(r->ops, 15u);
