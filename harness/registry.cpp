@@ -113,6 +113,8 @@ class InProcessExecutor final : public CaseExecutor {
       out.result = W::run(rt, spec_.params);
       inject_calibration_slowdown(std::chrono::steady_clock::now() - t0);
       auto t1 = std::chrono::steady_clock::now();
+      if constexpr (requires { rt.counters(); })  // the runtime's own figures (fiber: the monitor's)
+        for (const auto& [k, v] : rt.counters()) out.result.counters.emplace(k, v);
       out.usage = usage_since(start);
       out.real_seconds = std::chrono::duration<double>(t1 - t0).count();
       out.cpu_seconds = out.usage["user_cpu_s"] + out.usage["sys_cpu_s"];

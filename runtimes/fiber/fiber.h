@@ -24,6 +24,7 @@ struct Stack;
 enum class SwitchAction : std::uint8_t {
   none,     // the leaver is g0 (a worker's own thread context) or already accounted for
   requeue,  // yield: put the leaver at the tail of this worker's run queue
+  requeue_global,  // yield after a stretch stuck in the kernel: the global queue (Go's exitsyscall)
   unlock,   // park: release the SpinLock in `action_arg`, which guards the wait list holding the leaver
   sleep,    // sleep_for: add the leaver to this worker's timer heap at `deadline_ns`
   finish,   // the leaver's task returned: recycle its stack and control block

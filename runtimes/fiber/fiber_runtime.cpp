@@ -5,6 +5,7 @@
 
 #include <sys/resource.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,9 @@ fiber::Config FiberRuntime::config_for(const RuntimeOptions& options) {
   config.stack_size = options.stack_size;
   config.stack_policy = *policy;
   config.detect_deadlock = true;  // a workload's fibers are never woken by plain threads
+  // SPINDLE_FIBER_MONITOR=0: no monitor, to measure what it buys (hog-latency, blocking-syscall).
+  if (const char* m = std::getenv("SPINDLE_FIBER_MONITOR"); m != nullptr && std::string_view(m) == "0")
+    config.monitor = config.detect_deadlock = false;
   return config;
 }
 

@@ -140,6 +140,7 @@ struct alignas(64) Worker {
   // owner's instructions: so the handler never sees an owner-only structure half-changed.
   alignas(64) std::atomic<bool> in_user{false};
   std::atomic<bool> detached{false};          // handed off: its queued fibers went elsewhere; cleared at its next entry
+  bool rejoined = false;                      // the fiber running now was stuck: its next yield goes global
   std::atomic<std::uint32_t> entries{0};
   std::atomic<std::uint32_t> handoff_ask{0};  // the monitor's request: `entries` + 1 as it saw them, or 0
   const bool spare;                           // a spare worker (started by the monitor for a stuck one)
@@ -147,9 +148,13 @@ struct alignas(64) Worker {
   std::atomic<std::uint32_t> spare_word{0};   // futex a retired spare sleeps on
   std::atomic<bool> sleep_has_deadline{false};  // in the idle futex wait with a timer armed
   std::atomic<pid_t> tid{0};                  // the thread's kernel id, for its /proc state
+  std::atomic<bool> cpu_clock_ready{false};
+  clockid_t cpu_clock{};                      // the thread's CPU-time clock (written before cpu_clock_ready)
   // Monitor-only bookkeeping.
   std::uint32_t mon_entries = 0;
   std::int64_t mon_since = 0;   // when the monitor first saw this stretch of fiber code
+  std::int64_t mon_cpu = -1;    // the thread's CPU time at mon_cpu_at (-1: not sampled in this stretch)
+  std::int64_t mon_cpu_at = 0;
 
   // enter: a fiber of this worker calls into the scheduler. From here the handler leaves this worker alone,
   // and a worker that was handed off while its fiber ran is counted back.
@@ -166,8 +171,10 @@ struct alignas(64) Worker {
   }
   void rejoin() noexcept;
   void hand_off() noexcept;
+  void push_global(Fiber* f) { sched->push_global(f); }
   bool maybe_retire();
   char kernel_state() const noexcept;
+  std::int64_t cpu_ns() const noexcept;
 
   // home_of: the worker a copy fiber is pinned to, or null (not started, pooled or private stack).
   static Worker* home_of(const Fiber* f) noexcept {
@@ -252,6 +259,10 @@ void on_resume(ctx::transfer_t t) {
     case SwitchAction::requeue:
       w->push_back(prev);
       break;
+    case SwitchAction::requeue_global:
+      if (Worker* home = Worker::home_of(prev); home != nullptr) home->post(prev);  // pinned: its own worker
+      else w->push_global(prev);
+      break;
     case SwitchAction::unlock:
       static_cast<SpinLock*>(prev->action_arg)->unlock();
       break;
@@ -264,6 +275,7 @@ void on_resume(ctx::transfer_t t) {
       w->release_fiber(prev);
       break;
   }
+  w->rejoined = false;  // only the yield of the fiber that was stuck goes to the global queue
   std::atomic_signal_fence(std::memory_order_seq_cst);
   w->in_user.store(w->current != &w->g0, std::memory_order_relaxed);
 }
@@ -422,6 +434,7 @@ void Worker::hand_off() noexcept {
 // rejoin: the worker's stuck fiber reached a scheduling point (or its thread is back in g0).
 void Worker::rejoin() noexcept {
   detached.store(false, std::memory_order_relaxed);
+  rejoined = current != &g0;
   sched->stuck_.fetch_sub(1, std::memory_order_seq_cst);
 }
 
@@ -449,12 +462,20 @@ bool Worker::maybe_retire() {
   }
   sched->notify_work();
   active.store(false, std::memory_order_seq_cst);
+  // The last fiber of the run may have finished here: say so before sleeping (idle_search would have).
+  sched->check_quiescence();
   for (;;) {
     std::uint32_t seen = spare_word.load(std::memory_order_seq_cst);
     if (active.load(std::memory_order_seq_cst) || sched->stop_.load(std::memory_order_seq_cst)) break;
     futex_wait(spare_word, seen);
   }
   return true;
+}
+
+std::int64_t Worker::cpu_ns() const noexcept {
+  timespec ts{};
+  if (!cpu_clock_ready.load(std::memory_order_acquire) || clock_gettime(cpu_clock, &ts) != 0) return 0;
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 // kernel_state: the thread's state letter from /proc (R running or runnable, S/D blocked), or '?'.
@@ -825,6 +846,7 @@ void Worker::loop() {
   tls_worker = this;
   install_segv_handler();
   tid.store(static_cast<pid_t>(::gettid()), std::memory_order_release);
+  if (pthread_getcpuclockid(pthread_self(), &cpu_clock) == 0) cpu_clock_ready.store(true, std::memory_order_release);
 #if !defined(SPINDLE_ASAN) && !defined(SPINDLE_TSAN)
   signal_stack = std::make_unique<char[]>(64 * 1024);
   stack_t ss{};
@@ -982,7 +1004,7 @@ Scheduler::Scheduler(const Config& config)
   for (int i = 0; i < n; ++i) slots_[i] = std::make_unique<Worker>(*this, i, copy, shared_size);
   nslots_.store(n, std::memory_order_release);
   for (int i = 0; i < n; ++i) slots_[i]->thread = std::thread([wp = slots_[i].get()] { wp->loop(); });
-  monitor_ = std::thread([this] { monitor_loop(); });
+  if (config_.monitor) monitor_ = std::thread([this] { monitor_loop(); });
 }
 
 Scheduler::~Scheduler() {
@@ -1272,14 +1294,23 @@ bool Scheduler::monitor_pass(std::int64_t now) {
     if (!w.in_user.load(std::memory_order_relaxed) || e != w.mon_entries || w.detached.load(std::memory_order_relaxed)) {
       w.mon_entries = e;
       w.mon_since = now;
+      w.mon_cpu = -1;
       continue;
     }
     if (w.handoff_ask.load(std::memory_order_relaxed) == e + 1) continue;  // asked already
     if (now - w.mon_since < kBlockedNs) continue;
     // Asleep in the kernel: blocked in a system call (Go's syscall retake). Running or runnable (a thread
-    // the kernel preempted looks the same from here): a hog, given kHogNs before its queue moves.
-    const char state = w.kernel_state();
-    if (state != 'S' && state != 'D' && now - w.mon_since < kHogNs) continue;
+    // the kernel preempted looks the same from here): a hog, given kHogNs before its queue moves. The
+    // thread's CPU clock (one cheap call) says "ran since the last look"; only a thread that did not is
+    // asked about in /proc (an open, a read and a close).
+    if (now - w.mon_since < kHogNs) {
+      const std::int64_t cpu = w.cpu_ns(), last = w.mon_cpu, last_at = w.mon_cpu_at;
+      w.mon_cpu = cpu;
+      w.mon_cpu_at = now;
+      if (last < 0 || (cpu - last) * 2 > now - last_at) continue;  // first sample, or it ran: not blocked
+      const char state = w.kernel_state();
+      if (state != 'S' && state != 'D') continue;
+    }
     w.handoff_ask.store(e + 1, std::memory_order_relaxed);
     pthread_kill(w.thread.native_handle(), kHandoffSignal);
     acted = true;
@@ -1311,6 +1342,7 @@ void Scheduler::activate_spares() {
     if (n >= nworkers_ + kMaxSpares) return;  // the bound: the rest wait for their stuck workers
     slots_[n] = std::make_unique<Worker>(*this, n, /*copy_policy=*/false, 0, /*spare_worker=*/true);
     Worker* spare = slots_[n].get();
+    spare->active.store(true, std::memory_order_seq_cst);  // before it is published: never picked twice
     active_spares_.fetch_add(1, std::memory_order_seq_cst);
     nslots_.store(n + 1, std::memory_order_release);
     spare->thread = std::thread([spare] { spare->loop(); });
@@ -1395,13 +1427,18 @@ void Scheduler::yield() {
   }
   w->enter();
   Fiber* self = w->current;
+  // A fiber back from a stretch stuck in the kernel yields to the global queue, behind the work that ran
+  // meanwhile, as Go's exitsyscall puts a goroutine that lost its P (so blocking fibers do not crowd out
+  // the others by coming straight back to the worker they stalled).
+  const bool was_stuck = std::exchange(w->rejoined, false);
   Fiber* next = w->find_local_work();
+  if (next == nullptr && was_stuck) next = w->steal(false);
   if (next == nullptr) {  // nothing else runnable here: keep running, but still check the stack
     check_on_switch_out(*self->stack, __builtin_frame_address(0));
     w->leave();
     return;
   }
-  self->action = SwitchAction::requeue;
+  self->action = was_stuck ? SwitchAction::requeue_global : SwitchAction::requeue;
   w->switch_to(self, next);
 }
 
@@ -1444,6 +1481,10 @@ void Scheduler::ready(Fiber* f) {
     if (from_user) w->enter();
     if (Fiber* displaced = w->runq.set_runnext(f)) {
       w->push_back(displaced);
+      s->notify_work();
+    } else if (s->idle_workers() && w->runq.approx_size() > 1) [[unlikely]] {
+      // More runnable here than this worker runs next, and a worker idle: wake it to steal (Go's wakep on
+      // ready). A lone conversation (ring empty) wakes nobody, so one pair stays on one worker.
       s->notify_work();
     }
     if (from_user) w->leave();

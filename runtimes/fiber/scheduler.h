@@ -36,6 +36,8 @@ struct Config {
   // parked and nothing can wake one (README "The monitor"). Off by default in the library, because a
   // plain thread that will wake a fiber later is invisible to it; FiberRuntime turns it on.
   bool detect_deadlock = false;
+  // monitor: start the monitor thread (README "The monitor"); off only to measure what it buys.
+  bool monitor = true;
 };
 
 // MonitorStats: what the monitor did in this scheduler's life (README "The monitor").

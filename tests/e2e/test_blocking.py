@@ -146,7 +146,6 @@ def test_thread_deadlock_is_a_timeout_under_a_sweep(tmp_path):
     assert statuses == {"fault-deadlock/thread/tasks:3/workers:2": "timeout"}, statuses
 
 
-@pytest.mark.skip(reason="fiber deadlock detection lands with the monitor")
 def test_fiber_deadlock_is_a_failed_record_naming_the_deadlock():
     p = spindle("run", "--runtime", "fiber", "--workload", "fault-deadlock", "--param", "tasks=3", "--workers", 2,
                 "--repetitions", 1, env_extra=TEST_ENV, timeout=60)
