@@ -107,7 +107,10 @@ class InProcessExecutor final : public CaseExecutor {
     RepetitionOutcome out;
     malloc_trim(0);
     try {
-      R rt(spec_.options);
+      RuntimeOptions options = spec_.options;
+      if constexpr (requires { R::fit_options(options, W::requirements(spec_.params)); })
+        options = R::fit_options(options, W::requirements(spec_.params));  // fiber: stacks as deep as the case
+      R rt(options);
       UsageSnapshot start = usage_begin();
       auto t0 = std::chrono::steady_clock::now();
       out.result = W::run(rt, spec_.params);

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtimes/os/thread_limits.h"
+
 namespace spindle {
 
 namespace {
@@ -51,13 +53,39 @@ fiber::Config FiberRuntime::config_for(const RuntimeOptions& options) {
   return config;
 }
 
-std::string FiberRuntime::limit_reason(const RuntimeOptions& options, const Requirements& requirements) {
-  if (!fiber::parse_stack_policy(options.stack_policy))
-    return "stack policy '" + options.stack_policy + "' is not available on fiber (available: pooled, copy)";
-  if (options.stack_size != 0 && options.stack_size < fiber::kMinStackSize)
-    return "stack size " + std::to_string(options.stack_size) + " is below fiber's minimum of " +
+RuntimeOptions FiberRuntime::fit_options(const RuntimeOptions& options, const Requirements& requirements) {
+  RuntimeOptions fitted = options;
+  const auto policy = fiber::parse_stack_policy(options.stack_policy);
+  if (options.stack_size != 0 || requirements.stack_bytes == 0 || !policy) return fitted;
+  const std::size_t page = fiber::page_size();
+  const std::size_t fallback = *policy == fiber::StackPolicy::copy ? fiber::kDefaultSharedStackSize : fiber::kDefaultStackSize;
+  const std::size_t need = (requirements.stack_bytes + page - 1) / page * page + page;  // + the guard page
+  if (need > fallback) fitted.stack_size = need;
+  return fitted;
+}
+
+std::string FiberRuntime::limit_reason(const RuntimeOptions& given, const Requirements& requirements) {
+  if (!fiber::parse_stack_policy(given.stack_policy))
+    return "stack policy '" + given.stack_policy + "' is not available on fiber (available: pooled, copy)";
+  if (given.stack_size != 0 && given.stack_size < fiber::kMinStackSize)
+    return "stack size " + std::to_string(given.stack_size) + " is below fiber's minimum of " +
            std::to_string(fiber::kMinStackSize) + " bytes";
+  const RuntimeOptions options = fit_options(given, requirements);
   const long long page = static_cast<long long>(fiber::page_size());
+  {
+    // The deepest task against the stack it runs on (guard page excluded). Only the fibers running at once
+    // are deep at once: a fiber that parks gives its deep pages back.
+    const bool copy = *fiber::parse_stack_policy(options.stack_policy) == fiber::StackPolicy::copy;
+    const std::size_t stack_bytes =
+        options.stack_size ? options.stack_size : (copy ? fiber::kDefaultSharedStackSize : fiber::kDefaultStackSize);
+    const int running = options.workers > 0 ? options.workers : default_workers();
+    if (std::string why = os::stack_limit_reason(static_cast<std::uint64_t>(running), requirements.stack_bytes,
+                                                 stack_bytes - static_cast<std::size_t>(page),
+                                                 copy ? "fiber's copy-policy run stack (--stack-size)"
+                                                      : "fiber's pooled stack (--stack-size)");
+        !why.empty())
+      return why;
+  }
   const long long stack = static_cast<long long>(
       ((options.stack_size ? options.stack_size : fiber::kDefaultStackSize) + page - 1) / page * page);
   const long long tasks = static_cast<long long>(requirements.concurrent_tasks);

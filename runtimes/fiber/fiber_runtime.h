@@ -34,6 +34,10 @@ class FiberRuntime {
   static std::string limit_reason(const RuntimeOptions& options, const Requirements& requirements);
   // config_for: the library configuration for `options`; throws std::invalid_argument on a bad policy.
   static fiber::Config config_for(const RuntimeOptions& options);
+  // fit_options: stacks that follow the case (README "Stacks that follow use"): without --stack-size, a
+  // case whose tasks need more stack than the default (Requirements::stack_bytes) gets stacks that deep —
+  // address space only; pages are committed when touched and given back when a deep fiber parks.
+  static RuntimeOptions fit_options(const RuntimeOptions& options, const Requirements& requirements);
 
   explicit FiberRuntime(const RuntimeOptions& options) : options_(options), scheduler_(config_for(options)) {}
   const RuntimeOptions& options() const noexcept { return options_; }

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -244,6 +245,18 @@ __attribute__((noinline)) Worker* this_worker() noexcept {
 
 void fiber_entry(ctx::transfer_t t);
 
+// trim_stack: a stack larger than the default (a case that asked for deep stacks, or --stack-size) gives
+// back the pages below a parking fiber's stack pointer: they hold only dead frames (README "Stacks that
+// follow use"). `sp` is the saved context; 512 bytes below it stay (the red zone and then some).
+// sp == nullptr: the whole stack but its top page (a stack going back to the pool).
+void trim_stack(const Stack& s, const void* sp) noexcept {
+  const std::uintptr_t page = page_size();
+  const auto lo = (reinterpret_cast<std::uintptr_t>(s.bottom()) + page - 1) & ~(page - 1);
+  const auto from = sp != nullptr ? reinterpret_cast<std::uintptr_t>(sp) - 512 : reinterpret_cast<std::uintptr_t>(s.top()) - page;
+  const auto hi = from & ~(page - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
 // on_resume: runs on the resumed side of every switch. Saves the leaver's context, then performs the
 // leaver's SwitchAction; only now may other threads see the leaver.
 void on_resume(ctx::transfer_t t) {
@@ -264,9 +277,13 @@ void on_resume(ctx::transfer_t t) {
       else w->push_global(prev);
       break;
     case SwitchAction::unlock:
+      if (prev->stack->size > kDefaultStackSize && !prev->stack->shared) [[unlikely]]
+        trim_stack(*prev->stack, prev->context);  // before the unlock makes it visible to a waker
       static_cast<SpinLock*>(prev->action_arg)->unlock();
       break;
     case SwitchAction::sleep:
+      if (prev->stack->size > kDefaultStackSize && !prev->stack->shared) [[unlikely]]
+        trim_stack(*prev->stack, prev->context);
       w->timers.push_back({prev->deadline_ns, prev});
       std::push_heap(w->timers.begin(), w->timers.end(), std::greater<>{});
       break;
@@ -959,6 +976,7 @@ Stack* Worker::acquire_stack() {
 }
 
 void Worker::release_stack(Stack* s) {
+  if (s->size > kDefaultStackSize) [[unlikely]] trim_stack(*s, nullptr);  // a deep stack keeps one page
   free_stacks.push(s);
   if (free_stacks.size() > kLocalStacksMax) {
     auto half = free_stacks.take(kLocalStacksMax / 2);

@@ -6,6 +6,7 @@
 #include "harness/case_runner.h"
 #include "harness/case_spec.h"
 #include "runtimes/boost_fiber/boost_fiber_runtime.h"
+#include "runtimes/fiber/fiber_runtime.h"
 #include "runtimes/os/thread_limits.h"
 #include "runtimes/pool/pool_runtime.h"
 #include "runtimes/thread/thread_runtime.h"
@@ -35,6 +36,26 @@ void expect_small_case_passes(RuntimeOptions opts) {
 TEST(DeepStack, SmallCaseOnThread) { expect_small_case_passes<ThreadRuntime>(options()); }
 
 TEST(DeepStack, SmallCaseOnBoostFiber) { expect_small_case_passes<BoostFiberRuntime>(options()); }
+
+// fiber: without --stack-size the stacks fit the case (1 MiB deep runs by default), and a fiber that went
+// deep gives the pages below its stack pointer back when it parks: far below the depth per parked task.
+TEST(DeepStack, FiberStacksFollowTheCaseAndGiveDeepPagesBack) {
+  const ParamValues deep{{"tasks", 200}, {"depth-kib", 1024}};
+  for (const char* policy : {"pooled", "copy"}) {
+    RuntimeOptions opts = options();
+    opts.stack_policy = policy;
+    ASSERT_EQ(FiberRuntime::limit_reason(opts, DeepStack::requirements(deep)), "") << policy;
+    FiberRuntime rt(FiberRuntime::fit_options(opts, DeepStack::requirements(deep)));
+    WorkloadResult r = DeepStack::run(rt, deep);
+    EXPECT_TRUE(r.checksum_ok) << policy << ": " << r.checksum_detail;
+    // Kept, each task would hold ~1 MiB; given back, about a page and its control block.
+    EXPECT_LT(r.counters["rss_bytes_per_parked_task_after_deep"], 64.0 * 1024) << policy;
+  }
+  RuntimeOptions fixed = options();
+  fixed.stack_size = 64 * 1024;  // an explicit --stack-size is kept, so the depth is a limit
+  EXPECT_NE(FiberRuntime::limit_reason(fixed, DeepStack::requirements(deep)).find("fiber's pooled stack"),
+            std::string::npos);
+}
 
 TEST(DeepStack, RecursionMatchesTheClosedForm) {
   namespace d = deep_stack_detail;
