@@ -60,9 +60,16 @@ class FiberRuntime {
   // counters: what the scheduler did during the run, for the record (the harness adds them when present).
   std::map<std::string, double> counters() const {
     const fiber::MonitorStats m = scheduler_.monitor_stats();
+    const fiber::SchedulerStats s = scheduler_.stats();
+    // busiest_worker_share: the share of finished fibers the busiest worker ran (1/workers = even).
     return {{"monitor_handoffs", static_cast<double>(m.handoffs)},
             {"spare_threads", static_cast<double>(m.spare_threads)},
-            {"max_stuck_workers", static_cast<double>(m.max_stuck)}};
+            {"max_stuck_workers", static_cast<double>(m.max_stuck)},
+            {"sched_steals", static_cast<double>(s.steals)},
+            {"sched_spins", static_cast<double>(s.spins)},
+            {"sched_parks", static_cast<double>(s.parks)},
+            {"busiest_worker_share",
+             s.finished > 0 ? static_cast<double>(s.most_finished_by_one) / static_cast<double>(s.finished) : 0.0}};
   }
 
   // NetPolicy: non-blocking sockets registered with the scheduler's netpoller; a would-block op parks the

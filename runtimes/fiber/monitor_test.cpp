@@ -233,3 +233,29 @@ INSTANTIATE_TEST_SUITE_P(Policies, Monitor, testing::kPolicies, testing::PolicyN
 
 }  // namespace
 }  // namespace spindle::fiber
+
+namespace spindle::fiber {
+namespace {
+
+// The scheduler's counters (FiberRuntime puts them in every record): every finished fiber is counted once,
+// on the worker that finished it, and the busiest worker's share is a share.
+TEST(SchedulerStatsTest, CountEveryFinishedFiberOnce) {
+  Scheduler s(testing::config(StackPolicy::pooled, 2));
+  s.run([&] {
+    WaitGroup wg;
+    wg.add(1000);
+    for (int i = 0; i < 1000; ++i)
+      s.spawn([&] {
+        Scheduler::yield();
+        wg.done();
+      });
+    wg.wait();
+  });
+  SchedulerStats st = s.stats();
+  EXPECT_EQ(st.finished, 1001u);  // the root too
+  EXPECT_LE(st.most_finished_by_one, st.finished);
+  EXPECT_GE(st.most_finished_by_one * 2, st.finished);  // two workers: the busiest ran at least half
+}
+
+}  // namespace
+}  // namespace spindle::fiber

@@ -134,6 +134,10 @@ struct alignas(64) Worker {
   alignas(64) std::atomic<Fiber*> inbox{nullptr};  // fibers pinned here readied by other threads (LIFO push)
   std::atomic<bool> sleeping{false};               // in idle_search's futex wait (seq_cst, pairs with post)
   std::atomic<std::uint64_t> evictions{0};         // stacks copied out (single writer; Scheduler::stack_evictions)
+  // Why a run scaled or did not (Scheduler::stats): single writer, counted on slow paths only.
+  std::atomic<std::uint64_t> steals{0};      // fibers taken from another worker's queue
+  std::atomic<std::uint64_t> spins{0};       // times this worker became a spinner
+  std::atomic<std::uint64_t> parks{0};       // sleeps in the idle futex wait (or the netpoller)
 
   // The monitor (README "The monitor"). `in_user`: a fiber of this worker runs its own code, not the
   // scheduler's; `entries` counts scheduler entries. Both are written by the owner only (relaxed stores) and
@@ -731,6 +735,7 @@ Fiber* Worker::steal(bool take_runnext) {
     Worker* victim = all[(start + i) % n].get();
     if (victim == this || !victim->active.load(std::memory_order_relaxed)) continue;
     if (Fiber* f = victim->runq.steal_into(runq, take_runnext)) {
+      count(steals);
       // Only a runnext steal can take a pinned fiber (the ring never holds one): send it home.
       if (Worker* home = home_of(f); home != nullptr && home != this) [[unlikely]] {
         home->post(f);
@@ -756,6 +761,7 @@ Fiber* Worker::idle_search() {
   if (!spinning && nworkers > 1 && 2 * sched->spinners_.load(std::memory_order_relaxed) < nworkers) {
     sched->spinners_.fetch_add(1, std::memory_order_seq_cst);
     spinning = true;
+    count(spins);
   }
   if (spinning) {
     for (int round = 0; round < kSpinRounds && !sched->stop_.load(std::memory_order_relaxed); ++round) {
@@ -799,6 +805,7 @@ Fiber* Worker::idle_search() {
   std::optional<std::int64_t> deadline;
   if (!timers.empty()) deadline = timers.front().deadline_ns;
   sleep_has_deadline.store(deadline.has_value(), std::memory_order_relaxed);
+  count(parks);
   bool woken = futex_wait_bitset(sched->idle_epoch_, epoch, wake_bit(index), deadline);
   sched->sleepers_.fetch_sub(1, std::memory_order_seq_cst);
   sleeping.store(false, std::memory_order_relaxed);
@@ -846,6 +853,7 @@ Fiber* Worker::poll_network_blocking() {
   if (!sched->work_visible(*this)) {
     std::int64_t timeout = -1;
     if (!timers.empty()) timeout = std::max<std::int64_t>(0, timers.front().deadline_ns - now_ns());
+    count(parks);
     np.poll(timeout, fibers);
   }
   sched->poll_blocked_.store(false, std::memory_order_seq_cst);
@@ -1248,6 +1256,19 @@ void Scheduler::record_failure(std::exception_ptr error) {
 void Scheduler::wake_monitor() {
   monitor_word_.fetch_add(1, std::memory_order_seq_cst);
   futex_wake(monitor_word_, 1);
+}
+
+SchedulerStats Scheduler::stats() const noexcept {
+  SchedulerStats s;
+  for (auto& w : all_workers()) {
+    s.steals += w->steals.load(std::memory_order_relaxed);
+    s.spins += w->spins.load(std::memory_order_relaxed);
+    s.parks += w->parks.load(std::memory_order_relaxed);
+    const std::uint64_t ran = w->finished.load(std::memory_order_relaxed);
+    s.most_finished_by_one = std::max(s.most_finished_by_one, ran);
+    s.finished += ran;
+  }
+  return s;
 }
 
 MonitorStats Scheduler::monitor_stats() const noexcept {

@@ -40,6 +40,15 @@ struct Config {
   bool monitor = true;
 };
 
+// SchedulerStats: why a run scaled or did not (README "Counters"): summed over workers and spares.
+struct SchedulerStats {
+  std::uint64_t steals = 0;   // fibers a worker took from another's queue
+  std::uint64_t spins = 0;    // times a worker became a spinner (searching for work)
+  std::uint64_t parks = 0;    // idle sleeps (futex or netpoller)
+  std::uint64_t finished = 0; // fibers finished, and the most finished on any one worker
+  std::uint64_t most_finished_by_one = 0;
+};
+
 // MonitorStats: what the monitor did in this scheduler's life (README "The monitor").
 struct MonitorStats {
   std::uint64_t handoffs = 0;       // stuck workers whose queued fibers went to other workers
@@ -82,6 +91,7 @@ class Scheduler {
   // kMaxSpares: spare worker threads the monitor may start for stuck workers (tokio's blocking pool has 512).
   static constexpr int kMaxSpares = 256;
   MonitorStats monitor_stats() const noexcept;
+  SchedulerStats stats() const noexcept;
   // blocking: runs `fn`, which may block its thread for long (a system call the runtime does not know of),
   // after handing this worker's queued fibers to a spare worker (tokio's block_in_place). The calling fiber
   // keeps its thread; on a plain thread `fn` just runs.
