@@ -65,6 +65,14 @@ constexpr std::int64_t kBlockedNs = 20'000;
 constexpr std::int64_t kHogNs = 2'000'000;
 constexpr std::int64_t kDeadlockGraceNs = 20'000'000;  // all asleep this long, nothing moved: a deadlock
 constexpr int kHandoffSignal = SIGURG;                 // Go's preemption signal; ignored by default
+// TSan defers asynchronous signals to its own safe points, which on a fiber stack it may reach in the middle
+// of a fiber switch (a SEGV inside TSan's MemoryAccess, seen in CI): under TSan the monitor never signals;
+// hand_off is still checked there through Scheduler::blocking.
+#if defined(SPINDLE_TSAN)
+constexpr bool kHandoffBySignal = false;
+#else
+constexpr bool kHandoffBySignal = true;
+#endif
 // kRunningInPlace: the `context` of a fiber started in place on its predecessor's stack (fiber_entry);
 // non-null so started() holds; overwritten when the fiber first switches out.
 const ctx::fcontext_t kRunningInPlace = reinterpret_cast<ctx::fcontext_t>(std::uintptr_t{1});
@@ -105,6 +113,15 @@ struct alignas(64) Worker {
   IntrusiveStack<Stack> free_stacks;
   std::vector<TimerEntry> timers;  // min-heap on deadline
   std::uint32_t tick = 0;
+  // The monitor (README "The monitor"), beside the switch path's other fields (one cache line). `in_user`:
+  // a fiber of this worker runs its own code, not the scheduler's; `entries` counts scheduler entries. Both
+  // are written by the owner only (relaxed stores) and read by the monitor and by the owner's own hand-off
+  // signal handler, which runs between two of the owner's instructions: so the handler never sees an
+  // owner-only structure half-changed.
+  std::atomic<bool> in_user{false};
+  std::atomic<bool> detached{false};          // handed off: its queued fibers went elsewhere; cleared at its next entry
+  bool rejoined = false;                      // the fiber running now was stuck: its next yield goes global
+  std::atomic<std::uint32_t> entries{0};
   std::uint64_t rng;
   bool spinning = false;
   Fiber* switching_from = nullptr;  // the leaver of the switch in progress (read by on_resume)
@@ -129,7 +146,7 @@ struct alignas(64) Worker {
   std::unique_ptr<SharedStack> shared;  // this worker's run stack
   Fiber* occupant = nullptr;     // the fiber whose frames are in `shared` now (running, or parked and resident)
   Fiber* resume_next = nullptr;  // the fiber g0 runs next after a hop (a switch between two shared-stack fibers)
-  Fiber* pinned_head = nullptr;  // FIFO of runnable fibers pinned here (not stealable)
+  Fiber* pinned_head = nullptr;  // owner-only FIFO, not stealable: fibers pinned here (copy), yielded ones (pooled)
   Fiber* pinned_tail = nullptr;
   alignas(64) std::atomic<Fiber*> inbox{nullptr};  // fibers pinned here readied by other threads (LIFO push)
   std::atomic<bool> sleeping{false};               // in idle_search's futex wait (seq_cst, pairs with post)
@@ -139,14 +156,6 @@ struct alignas(64) Worker {
   std::atomic<std::uint64_t> spins{0};       // times this worker became a spinner
   std::atomic<std::uint64_t> parks{0};       // sleeps in the idle futex wait (or the netpoller)
 
-  // The monitor (README "The monitor"). `in_user`: a fiber of this worker runs its own code, not the
-  // scheduler's; `entries` counts scheduler entries. Both are written by the owner only (relaxed stores) and
-  // read by the monitor and by the owner's own hand-off signal handler, which runs between two of the
-  // owner's instructions: so the handler never sees an owner-only structure half-changed.
-  alignas(64) std::atomic<bool> in_user{false};
-  std::atomic<bool> detached{false};          // handed off: its queued fibers went elsewhere; cleared at its next entry
-  bool rejoined = false;                      // the fiber running now was stuck: its next yield goes global
-  std::atomic<std::uint32_t> entries{0};
   std::atomic<std::uint32_t> handoff_ask{0};  // the monitor's request: `entries` + 1 as it saw them, or 0
   const bool spare;                           // a spare worker (started by the monitor for a stuck one)
   std::atomic<bool> active;                   // spares: allowed to run now (workers: always)
@@ -177,6 +186,23 @@ struct alignas(64) Worker {
   void rejoin() noexcept;
   void hand_off() noexcept;
   void push_global(Fiber* f) { sched->push_global(f); }
+  // requeue: a yielding fiber. Pooled: onto the owner-only FIFO (the one copy uses for pinned fibers), no
+  // atomic at all; into the stealable ring instead while another worker is idle, so it can be taken.
+  void requeue(Fiber* f) {
+    if (copy || sched->idle_workers()) [[unlikely]] return push_back(f);
+    push_pinned(f);
+  }
+  // take_local_fifo: empties the owner-only FIFO into `out`, keeping the fibers pinned here (copy).
+  void take_local_fifo(IntrusiveStack<Fiber>& out) noexcept {
+    Fiber* f = pinned_head;
+    pinned_head = pinned_tail = nullptr;
+    while (f != nullptr) {
+      Fiber* next = f->link;
+      if (home_of(f) == this) push_pinned(f);
+      else out.push(f);
+      f = next;
+    }
+  }
   bool maybe_retire();
   char kernel_state() const noexcept;
   std::int64_t cpu_ns() const noexcept;
@@ -204,6 +230,7 @@ struct alignas(64) Worker {
   // locks and must never run under another lock.
   inline Fiber* find_local_work(bool may_poll = true);
   Fiber* pick_pinned_or_ring();
+  Fiber* pop_local_fifo() noexcept;
   Fiber* find_slow_local_work(bool may_poll);
   Fiber* poll_network_now();
   Fiber* poll_network_blocking();
@@ -274,7 +301,7 @@ void on_resume(ctx::transfer_t t) {
     case SwitchAction::none:
       break;
     case SwitchAction::requeue:
-      w->push_back(prev);
+      w->requeue(prev);
       break;
     case SwitchAction::requeue_global:
       if (Worker* home = Worker::home_of(prev); home != nullptr) home->post(prev);  // pinned: its own worker
@@ -422,6 +449,7 @@ void Worker::hand_off() noexcept {
     else batch.push(f);
   }
   while (spawn_count != 0) batch.push(spawn_stack[--spawn_count]);
+  take_local_fifo(batch);
   const bool moved = !batch.empty();
   sched->push_global_batch(batch);
   if (!timers.empty()) {
@@ -469,6 +497,7 @@ bool Worker::maybe_retire() {
   IntrusiveStack<Fiber> batch;
   while (Fiber* f = runq.pop()) batch.push(f);
   while (spawn_count != 0) batch.push(spawn_stack[--spawn_count]);
+  take_local_fifo(batch);
   for (const TimerEntry& t : timers) {
     t.fiber->deadline_ns = t.deadline_ns;
     std::lock_guard lock(sched->orphan_lock_);
@@ -672,11 +701,24 @@ inline Fiber* Worker::find_local_work(bool may_poll) {
     return spawn_stack[--spawn_count];
   }
   if (copy) [[unlikely]] return pick_pinned_or_ring();
+  // Pooled: readied fibers (the ring) before yielded ones (the owner-only FIFO); find_slow_local_work
+  // alternates the two every 61st round, so a ring that never empties cannot starve a yielder.
   if (Fiber* f = runq.pop_ring()) return f;
+  if (pinned_head != nullptr) return pop_local_fifo();
   return take_from_global();
 }
 
-// pick_pinned_or_ring: copy policy. Pinned fibers and the (stealable) ring take turns, so neither starves.
+// pop_local_fifo: pooled policy's owner-only FIFO of yielded fibers (no inbox: nobody posts to it).
+Fiber* Worker::pop_local_fifo() noexcept {
+  Fiber* f = pinned_head;
+  pinned_head = f->link;
+  if (pinned_head == nullptr) pinned_tail = nullptr;
+  f->link = nullptr;
+  return f;
+}
+
+// pick_pinned_or_ring: the owner-only FIFO (pinned fibers under copy, yielded ones under pooled) and the
+// stealable ring take turns, so neither starves.
 Fiber* Worker::pick_pinned_or_ring() {
   if (tick & 1) {
     if (Fiber* f = pop_pinned()) return f;
@@ -701,9 +743,7 @@ Fiber* Worker::find_slow_local_work(bool may_poll) {
   if (!timers.empty() && ((tick & 7) == 0 || (runq.empty() && pinned_head == nullptr))) poll_timers();
   if (Fiber* f = runq.pop_runnext()) return f;
   if (spawn_count != 0) return spawn_stack[--spawn_count];
-  if (copy) return pick_pinned_or_ring();
-  if (Fiber* f = runq.pop_ring()) return f;
-  return take_from_global();
+  return pick_pinned_or_ring();
 }
 
 // spill_spawn_stack: moves the `n` oldest spawned fibers into the stealable ring and wakes a worker.
@@ -1350,6 +1390,7 @@ bool Scheduler::monitor_pass(std::int64_t now) {
       const char state = w.kernel_state();
       if (state != 'S' && state != 'D') continue;
     }
+    if (!kHandoffBySignal) continue;
     w.handoff_ask.store(e + 1, std::memory_order_relaxed);
     pthread_kill(w.thread.native_handle(), kHandoffSignal);
     acted = true;
