@@ -184,6 +184,7 @@ struct alignas(64) Worker {
     in_user.store(true, std::memory_order_relaxed);
   }
   void rejoin() noexcept;
+  bool give_away() noexcept;
   void hand_off() noexcept;
   void push_global(Fiber* f) { sched->push_global(f); }
   // requeue: a yielding fiber. Pooled: onto the owner-only FIFO (the one copy uses for pinned fibers), no
@@ -439,10 +440,11 @@ void install_handoff_handler() {
 
 // ---- Worker: the monitor's side -----------------------------------------------------------------------
 
-// hand_off: runs on this worker's thread (the signal handler, or Scheduler::blocking) while no owner
-// operation is in progress. Everything queued here that another thread may run goes to the global queue,
-// sleeping fibers to the orphan list; fibers pinned to this worker's shared stack (copy policy) stay.
-void Worker::hand_off() noexcept {
+// give_away: everything queued here that another worker may run goes to the global queue, sleeping fibers
+// to the orphan list (adopted by the next idle worker); fibers pinned to this worker's shared stack (copy)
+// stay. Async-signal-safe (hand_off runs it in a signal handler): nothing is allocated or freed. True when
+// anything moved.
+bool Worker::give_away() noexcept {
   IntrusiveStack<Fiber> batch;
   while (Fiber* f = runq.pop()) {
     if (home_of(f) == this) push_pinned(f);  // runnext may hold a fiber pinned here: it stays
@@ -450,7 +452,7 @@ void Worker::hand_off() noexcept {
   }
   while (spawn_count != 0) batch.push(spawn_stack[--spawn_count]);
   take_local_fifo(batch);
-  const bool moved = !batch.empty();
+  bool moved = !batch.empty();
   sched->push_global_batch(batch);
   if (!timers.empty()) {
     IntrusiveStack<Fiber> sleepers;
@@ -460,14 +462,22 @@ void Worker::hand_off() noexcept {
       sleepers.push(t.fiber);
       return true;
     });
-    timers.erase(keep, timers.end());  // no deallocation: the handler must not call free
+    timers.erase(keep, timers.end());  // erasing from a vector's end frees nothing
     std::make_heap(timers.begin(), timers.end(), std::greater<>{});
     if (!sleepers.empty()) {
+      moved = true;
       std::lock_guard lock(sched->orphan_lock_);
       sched->orphan_timers_.splice(sleepers);
       sched->orphan_count_.store(sched->orphan_timers_.size(), std::memory_order_release);
     }
   }
+  return moved;
+}
+
+// hand_off: runs on this worker's thread (the signal handler, or Scheduler::blocking) while no owner
+// operation is in progress: gives the queue away and counts this worker stuck.
+void Worker::hand_off() noexcept {
+  const bool moved = give_away();
   detached.store(true, std::memory_order_relaxed);
   handoff_ask.store(0, std::memory_order_relaxed);
   const int stuck = sched->stuck_.fetch_add(1, std::memory_order_seq_cst) + 1;
@@ -476,7 +486,7 @@ void Worker::hand_off() noexcept {
          !sched->max_stuck_.compare_exchange_weak(most, static_cast<std::uint64_t>(stuck))) {
   }
   sched->handoffs_.fetch_add(1, std::memory_order_relaxed);
-  if (moved || sched->orphan_count_.load(std::memory_order_relaxed) != 0) sched->notify_work();
+  if (moved) sched->notify_work();
   sched->wake_monitor();  // a spare takes this worker's place
 }
 
@@ -494,18 +504,7 @@ bool Worker::maybe_retire() {
   do {
     if (running <= sched->stuck_.load(std::memory_order_seq_cst)) return false;
   } while (!sched->active_spares_.compare_exchange_weak(running, running - 1, std::memory_order_seq_cst));
-  IntrusiveStack<Fiber> batch;
-  while (Fiber* f = runq.pop()) batch.push(f);
-  while (spawn_count != 0) batch.push(spawn_stack[--spawn_count]);
-  take_local_fifo(batch);
-  for (const TimerEntry& t : timers) {
-    t.fiber->deadline_ns = t.deadline_ns;
-    std::lock_guard lock(sched->orphan_lock_);
-    sched->orphan_timers_.push(t.fiber);
-    sched->orphan_count_.store(sched->orphan_timers_.size(), std::memory_order_release);
-  }
-  timers.clear();
-  sched->push_global_batch(batch);
+  give_away();  // a spare pins nothing, so nothing stays
   if (spinning) {
     spinning = false;
     sched->spinners_.fetch_sub(1, std::memory_order_seq_cst);
