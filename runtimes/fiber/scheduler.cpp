@@ -112,16 +112,15 @@ struct alignas(64) Worker {
   IntrusiveStack<Fiber> free_fibers;
   IntrusiveStack<Stack> free_stacks;
   std::vector<TimerEntry> timers;  // min-heap on deadline
-  std::uint32_t tick = 0;
+  // tick: scheduling rounds (find_local_work), for fairness; with `spawned`, the monitor's sign of progress.
+  std::atomic<std::uint32_t> tick{0};
   // The monitor (README "The monitor"), beside the switch path's other fields (one cache line). `in_user`:
-  // a fiber of this worker runs its own code, not the scheduler's; `entries` counts scheduler entries. Both
-  // are written by the owner only (relaxed stores) and read by the monitor and by the owner's own hand-off
-  // signal handler, which runs between two of the owner's instructions: so the handler never sees an
-  // owner-only structure half-changed.
+  // a fiber of this worker runs its own code, not the scheduler's. Written by the owner only (relaxed
+  // stores), read by the monitor and by the owner's own hand-off signal handler, which runs between two of
+  // the owner's instructions: so the handler never sees an owner-only structure half-changed.
   std::atomic<bool> in_user{false};
   std::atomic<bool> detached{false};          // handed off: its queued fibers went elsewhere; cleared at its next entry
   bool rejoined = false;                      // the fiber running now was stuck: its next yield goes global
-  std::atomic<std::uint32_t> entries{0};
   std::uint64_t rng;
   bool spinning = false;
   Fiber* switching_from = nullptr;  // the leaver of the switch in progress (read by on_resume)
@@ -156,7 +155,7 @@ struct alignas(64) Worker {
   std::atomic<std::uint64_t> spins{0};       // times this worker became a spinner
   std::atomic<std::uint64_t> parks{0};       // sleeps in the idle futex wait (or the netpoller)
 
-  std::atomic<std::uint32_t> handoff_ask{0};  // the monitor's request: `entries` + 1 as it saw them, or 0
+  std::atomic<std::uint32_t> handoff_ask{0};  // the monitor's request: progress() + 1 as it saw it, or 0
   const bool spare;                           // a spare worker (started by the monitor for a stuck one)
   std::atomic<bool> active;                   // spares: allowed to run now (workers: always)
   std::atomic<std::uint32_t> spare_word{0};   // futex a retired spare sleeps on
@@ -175,13 +174,17 @@ struct alignas(64) Worker {
   void enter() noexcept {
     in_user.store(false, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    entries.store(entries.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (detached.load(std::memory_order_relaxed)) [[unlikely]] rejoin();
   }
   // leave: back to the fiber's own code without a switch (a switch's resumed side does this in on_resume).
   void leave() noexcept {
     std::atomic_signal_fence(std::memory_order_seq_cst);
     in_user.store(true, std::memory_order_relaxed);
+  }
+  // progress: moves whenever this worker schedules (a round of find_local_work: every switch, park, yield,
+  // sleep and fiber end) or spawns. Unchanged across two looks while in_user holds: one stretch of fiber code.
+  std::uint32_t progress() const noexcept {
+    return tick.load(std::memory_order_relaxed) + static_cast<std::uint32_t>(spawned.load(std::memory_order_relaxed));
   }
   void rejoin() noexcept;
   bool give_away() noexcept;
@@ -413,7 +416,7 @@ void on_handoff_signal(int sig, siginfo_t* info, void* uctx) {
   if (w != nullptr) {
     const std::uint32_t ask = w->handoff_ask.load(std::memory_order_relaxed);
     if (w->in_user.load(std::memory_order_relaxed) && !w->detached.load(std::memory_order_relaxed) && ask != 0 &&
-        ask == w->entries.load(std::memory_order_relaxed) + 1)
+        ask == w->progress() + 1)
       w->hand_off();
   } else if ((previous_handoff.sa_flags & SA_SIGINFO) && previous_handoff.sa_sigaction != nullptr) {
     previous_handoff.sa_sigaction(sig, info, uctx);
@@ -691,8 +694,9 @@ void Worker::poll_timers() {
 // find_local_work: runnext, the spawn stack, the local ring, due timers, the global queue; every 61st
 // round also the netpoller (without blocking) and the global queue first. Owner only.
 inline Fiber* Worker::find_local_work(bool may_poll) {
-  ++tick;
-  if ((tick % kGlobalFairness == 0) | !timers.empty() | sched->stop_.load(std::memory_order_relaxed)) [[unlikely]]
+  const std::uint32_t t = tick.load(std::memory_order_relaxed) + 1;
+  tick.store(t, std::memory_order_relaxed);
+  if ((t % kGlobalFairness == 0) | !timers.empty() | sched->stop_.load(std::memory_order_relaxed)) [[unlikely]]
     return find_slow_local_work(may_poll);
   if (Fiber* f = runq.pop_runnext()) return f;
   if (spawn_count != 0) {
@@ -719,7 +723,7 @@ Fiber* Worker::pop_local_fifo() noexcept {
 // pick_pinned_or_ring: the owner-only FIFO (pinned fibers under copy, yielded ones under pooled) and the
 // stealable ring take turns, so neither starves.
 Fiber* Worker::pick_pinned_or_ring() {
-  if (tick & 1) {
+  if (tick.load(std::memory_order_relaxed) & 1) {
     if (Fiber* f = pop_pinned()) return f;
     if (Fiber* f = runq.pop_ring()) return f;
   } else {
@@ -731,7 +735,8 @@ Fiber* Worker::pick_pinned_or_ring() {
 
 Fiber* Worker::find_slow_local_work(bool may_poll) {
   if (sched->stop_.load(std::memory_order_relaxed)) return nullptr;
-  if (tick % kGlobalFairness == 0) {
+  const std::uint32_t t = tick.load(std::memory_order_relaxed);
+  if (t % kGlobalFairness == 0) {
     // A busy worker polls the network now and then, so readiness is never starved by CPU work (Go's
     // findRunnable polls before stealing; sysmon polls when nobody has for 10 ms).
     if (may_poll) {
@@ -739,7 +744,7 @@ Fiber* Worker::find_slow_local_work(bool may_poll) {
     }
     if (Fiber* f = take_from_global()) return f;
   }
-  if (!timers.empty() && ((tick & 7) == 0 || (runq.empty() && pinned_head == nullptr))) poll_timers();
+  if (!timers.empty() && ((t & 7) == 0 || (runq.empty() && pinned_head == nullptr))) poll_timers();
   if (Fiber* f = runq.pop_runnext()) return f;
   if (spawn_count != 0) return spawn_stack[--spawn_count];
   return pick_pinned_or_ring();
@@ -1368,7 +1373,7 @@ bool Scheduler::monitor_pass(std::int64_t now) {
   for (auto& wp : all_workers()) {
     Worker& w = *wp;
     if (!w.active.load(std::memory_order_relaxed)) continue;
-    const std::uint32_t e = w.entries.load(std::memory_order_relaxed);
+    const std::uint32_t e = w.progress();
     if (!w.in_user.load(std::memory_order_relaxed) || e != w.mon_entries || w.detached.load(std::memory_order_relaxed)) {
       w.mon_entries = e;
       w.mon_since = now;
