@@ -1394,7 +1394,9 @@ bool Scheduler::monitor_pass(std::int64_t now) {
       const char state = w.kernel_state();
       if (state != 'S' && state != 'D') continue;
     }
-    if (!kHandoffBySignal) continue;
+    // Under copy, fibers pinned to the stuck worker's run stack cannot move anyway, and a spare would run
+    // the rest on pooled stacks, the memory copy exists to save: only Scheduler::blocking hands off there.
+    if (!kHandoffBySignal || config_.stack_policy == StackPolicy::copy) continue;
     w.handoff_ask.store(e + 1, std::memory_order_relaxed);
     pthread_kill(w.thread.native_handle(), kHandoffSignal);
     acted = true;
