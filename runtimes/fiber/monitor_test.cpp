@@ -38,13 +38,21 @@ struct Pipe {
 
 class Monitor : public ::testing::TestWithParam<StackPolicy> {};
 
+// MonitorBySignal: the tests that need the monitor's own hand-off (a signal to the stuck thread), which it
+// sends neither under TSan nor under the copy policy (README "The monitor"); there they are skipped.
+class MonitorBySignal : public Monitor {
+ protected:
+  void SetUp() override {
+#if defined(SPINDLE_TSAN)
+    GTEST_SKIP() << "under TSan the monitor hands off by Scheduler::blocking only, never by signal (README)";
+#endif
+    if (GetParam() == StackPolicy::copy) GTEST_SKIP() << "under copy the monitor hands off by Scheduler::blocking only (README)";
+  }
+};
+
 // The blocker parks its worker's only thread in read(2); the fiber that writes the pipe is queued behind
 // it on that worker (the root, and the fibers it spawns), so only a hand-off lets it run.
-TEST_P(Monitor, ABlockingSystemCallDoesNotHoldUpTheQueuedFibers) {
-#if defined(SPINDLE_TSAN)
-  GTEST_SKIP() << "under TSan the monitor hands off by Scheduler::blocking only, never by signal (README)";
-#endif
-  if (GetParam() == StackPolicy::copy) GTEST_SKIP() << "under copy the monitor hands off by Scheduler::blocking only (README)";
+TEST_P(MonitorBySignal, ABlockingSystemCallDoesNotHoldUpTheQueuedFibers) {
   Scheduler s(testing::config(GetParam(), 1));
   Pipe pipe;
   std::atomic<bool> blocking{false};
@@ -74,11 +82,7 @@ TEST_P(Monitor, ABlockingSystemCallDoesNotHoldUpTheQueuedFibers) {
 
 // Several fibers stuck at once, each on the thread it took: one spare per stuck worker, so the fiber that
 // releases them all still runs (it needs a fifth running thread on one worker's scheduler).
-TEST_P(Monitor, SeveralStuckWorkersGetOneSpareEach) {
-#if defined(SPINDLE_TSAN)
-  GTEST_SKIP() << "under TSan the monitor hands off by Scheduler::blocking only, never by signal (README)";
-#endif
-  if (GetParam() == StackPolicy::copy) GTEST_SKIP() << "under copy the monitor hands off by Scheduler::blocking only (README)";
+TEST_P(MonitorBySignal, SeveralStuckWorkersGetOneSpareEach) {
   Scheduler s(testing::config(GetParam(), 1));
   constexpr int kBlockers = 4;
   Pipe pipes[kBlockers];
@@ -102,11 +106,7 @@ TEST_P(Monitor, SeveralStuckWorkersGetOneSpareEach) {
 }
 
 // Sleeping fibers of the stuck worker (its timer heap) are woken by another worker.
-TEST_P(Monitor, TimersOfAStuckWorkerStillFire) {
-#if defined(SPINDLE_TSAN)
-  GTEST_SKIP() << "under TSan the monitor hands off by Scheduler::blocking only, never by signal (README)";
-#endif
-  if (GetParam() == StackPolicy::copy) GTEST_SKIP() << "under copy the monitor hands off by Scheduler::blocking only (README)";
+TEST_P(MonitorBySignal, TimersOfAStuckWorkerStillFire) {
   Scheduler s(testing::config(GetParam(), 1));
   Pipe pipe;
   std::atomic<bool> slept{false};
@@ -129,11 +129,7 @@ TEST_P(Monitor, TimersOfAStuckWorkerStillFire) {
 }
 
 // A fiber that spins without ever reaching a scheduling point: after the hog threshold its queue moves.
-TEST_P(Monitor, ACpuHogDoesNotHoldUpTheQueuedFibers) {
-#if defined(SPINDLE_TSAN)
-  GTEST_SKIP() << "under TSan the monitor hands off by Scheduler::blocking only, never by signal (README)";
-#endif
-  if (GetParam() == StackPolicy::copy) GTEST_SKIP() << "under copy the monitor hands off by Scheduler::blocking only (README)";
+TEST_P(MonitorBySignal, ACpuHogDoesNotHoldUpTheQueuedFibers) {
   Scheduler s(testing::config(GetParam(), 1));
   std::atomic<bool> spinning{false}, release{false};
   s.run([&] {
@@ -236,6 +232,7 @@ TEST_P(Monitor, ParkedFibersWithATimerArmedAreNotADeadlock) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, Monitor, testing::kPolicies, testing::PolicyName{});
+INSTANTIATE_TEST_SUITE_P(Policies, MonitorBySignal, testing::kPolicies, testing::PolicyName{});
 
 }  // namespace
 }  // namespace spindle::fiber
