@@ -47,17 +47,20 @@ inline constexpr std::size_t kCanaryBytes = 64;
 
 std::size_t page_size();
 
-// Stack: one slice of a slab. [base, base + size) is the slice; a guard page (PROT_NONE) or the canary
-// occupies its lowest bytes; frames grow down from top().
+// Stack: one slice of a slab. [base, top()) is the usable slice, at least `size` bytes; a guard page
+// (PROT_NONE) or the canary occupies its lowest bytes; frames grow down from top(). A pool's slices are a
+// page longer than `size` and their tops are offset by a colour (StackPool::carve_slab_locked), so the tops
+// of many stacks do not all fall into the same cache sets.
 struct Stack {
   Stack* link = nullptr;      // free lists (IntrusiveStack)
   char* base = nullptr;
-  std::size_t size = 0;
+  std::size_t size = 0;       // the size asked for (guard included); the slice may be larger (colouring)
+  char* top_ = nullptr;       // where frames start: the slice's end, less this stack's colour
   bool guarded = false;
   bool shared = false;        // a worker's SharedStack (copy policy); the record is SharedStack::stack
   void* tsan_fiber = nullptr; // ThreadSanitizer's fiber handle, made on first run (TSan builds only, pooled)
 
-  char* top() const noexcept { return base + size; }
+  char* top() const noexcept { return top_; }
   // bottom: the lowest byte a frame may use.
   char* bottom() const noexcept { return base + (guarded ? page_size() : kCanaryBytes); }
   std::size_t usable() const noexcept { return static_cast<std::size_t>(top() - bottom()); }

@@ -36,14 +36,19 @@ TEST(StackPool, HandsOutDistinctWritableStacksAndReusesLifo) {
   ASSERT_EQ(batch.size(), 100u);
   std::set<char*> bases;
   std::vector<Stack*> stacks;
+  std::set<std::uintptr_t> l2_sets;  // where each top falls in a 1 MiB, 8-way L2 (2,048 sets of 64 bytes)
   while (Stack* s = batch.pop()) {
     EXPECT_EQ(s->size, 64u * 1024);
-    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(s->top()) % page_size(), 0u);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(s->top()) % 16, 0u);
+    EXPECT_GE(s->usable() + page_size(), s->size);  // colouring never takes from the stack asked for
     std::memset(s->bottom(), 0xAB, s->usable());  // the whole usable range is writable
     bases.insert(s->base);
     stacks.push_back(s);
+    l2_sets.insert((reinterpret_cast<std::uintptr_t>(s->top()) - 1) / 64 % 2048);
   }
   EXPECT_EQ(bases.size(), 100u);
+  // Cache colouring: 64 KiB-aligned tops would share 2 sets; coloured ones spread over many.
+  EXPECT_GE(l2_sets.size(), 64u);
   IntrusiveStack<Stack> one;
   one.push(stacks[42]);
   pool.give(one);
