@@ -29,19 +29,21 @@ std::uint64_t checksum(const std::array<std::uint64_t, N>& a) {
   return h;
 }
 
-// Sender and receiver are both spawned on one worker, so under `copy` they share its run stack and every
-// hand-off evicts one of them. A wait record (or value in flight) kept on a parked fiber's stack would be
-// overwritten by the other fiber's frames, or lost when the parked one is copied back: the checksums catch it.
+// Sender, relay and receiver are all spawned on one worker, so under `copy` three fibers share its two run
+// stacks and hand-offs evict one of them. A wait record (or value in flight) kept on a parked fiber's
+// stack would be overwritten by another fiber's frames, or lost when the parked one is copied back: the
+// checksums catch it.
 template <std::size_t N>
 void hand_off_many(StackPolicy policy, int rounds) {
   using Value = std::array<std::uint64_t, N>;
   Scheduler s(testing::config(policy, 1));
   int good = 0, received = 0;
   s.run([&] {
-    auto ch = std::make_unique<Channel<Value>>(0);
+    auto first = std::make_unique<Channel<Value>>(0);
+    auto second = std::make_unique<Channel<Value>>(0);
     WaitGroup wg;
-    wg.add(2);
-    s.spawn([&, c = ch.get()] {
+    wg.add(3);
+    s.spawn([&, c = first.get()] {
       for (int r = 0; r < rounds; ++r) {
         Value v;
         for (std::size_t i = 0; i < N; ++i) v[i] = static_cast<std::uint64_t>(r) * 1000003u + i;
@@ -50,7 +52,12 @@ void hand_off_many(StackPolicy policy, int rounds) {
       c->close();
       wg.done();
     });
-    s.spawn([&, c = ch.get()] {
+    s.spawn([&, in = first.get(), out = second.get()] {
+      while (auto v = in->recv()) out->send(*v);
+      out->close();
+      wg.done();
+    });
+    s.spawn([&, c = second.get()] {
       int r = 0;
       while (auto v = c->recv()) {
         Value want;
@@ -65,8 +72,8 @@ void hand_off_many(StackPolicy policy, int rounds) {
   });
   EXPECT_EQ(received, rounds);
   EXPECT_EQ(good, rounds);
-  if (policy == StackPolicy::copy) {
-    EXPECT_GE(s.stack_evictions(), static_cast<std::uint64_t>(rounds));
+  if (policy == StackPolicy::copy) {  // three fibers over two run stacks: two evictions per three values
+    EXPECT_GE(s.stack_evictions(), static_cast<std::uint64_t>(rounds) * 2 / 3);
   }
 }
 
@@ -178,6 +185,35 @@ TEST(CopyPolicyPinning, AResidentFiberResumesWithoutACopy) {
   });
   feeder.join();
   EXPECT_EQ(sum, std::int64_t{n} * (n + 1) / 2);
+  EXPECT_EQ(s.stack_evictions(), 0u);
+}
+
+// Two run stacks per worker: a conversation between two fibers of one worker puts them on different run
+// stacks, so they take turns with no hop through g0 and no copy at all (ping-pong's case).
+TEST(CopyPolicyPinning, APairTakesTurnsOnTwoRunStacksWithoutACopy) {
+  Scheduler s(testing::config(StackPolicy::copy, 1));
+  const int rounds = static_cast<int>(scaled(10000));
+  int answered = 0;
+  s.run([&] {
+    auto ping = std::make_unique<Channel<int>>(0);
+    auto pong = std::make_unique<Channel<int>>(0);
+    WaitGroup wg;
+    wg.add(2);
+    s.spawn([&] {
+      for (int i = 0; i < rounds; ++i) {
+        ping->send(i);
+        answered += pong->recv().value_or(-1) == i + 1;
+      }
+      ping->close();
+      wg.done();
+    });
+    s.spawn([&] {
+      while (auto v = ping->recv()) pong->send(*v + 1);
+      wg.done();
+    });
+    wg.wait();
+  });
+  EXPECT_EQ(answered, rounds);
   EXPECT_EQ(s.stack_evictions(), 0u);
 }
 

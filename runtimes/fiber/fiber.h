@@ -51,6 +51,8 @@ struct alignas(16) Fiber {
   std::uint32_t saved_size = 0;   // copy policy: bytes in `saved`: [context, stack top)
   SwitchAction action = SwitchAction::none;
   std::uint8_t flags = 0;
+  static constexpr std::uint16_t kSavedUnitsMax = 0xFFFF;
+  std::uint16_t saved_units = 0;  // copy policy: `saved`'s capacity / 16; kSavedUnitsMax: ask malloc
 #if defined(SPINDLE_ASAN)
   void* asan_fake_stack = nullptr;  // ASan's fake-stack handle while switched out
 #endif

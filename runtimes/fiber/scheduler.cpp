@@ -99,8 +99,11 @@ struct alignas(64) Worker {
       : sched(&s), index(i), rng(0x9E3779B97F4A7C15ull * static_cast<unsigned>(i + 1)), copy(copy_policy),
         spare(spare_worker), active(!spare_worker) {
     if (copy) {
-      shared = std::make_unique<SharedStack>(shared_stack_size);
-      shared->owner = this;
+      for (int k = 0; k < kRunStacks; ++k) {
+        shared[k] = std::make_unique<SharedStack>(shared_stack_size);
+        shared[k]->owner = this;
+        shared[k]->slot = k;
+      }
     }
   }
 
@@ -139,12 +142,16 @@ struct alignas(64) Worker {
   void* g0_tsan = nullptr;
   std::unique_ptr<char[]> signal_stack;
 
-  // Copy policy (README "The copy policy"). A fiber started on `shared` is pinned here: its frames only
-  // make sense at these addresses, so it is never stolen and is readied into this worker's inbox.
+  // Copy policy (README "The copy policy"). A fiber started on one of the `shared` run stacks is pinned
+  // here, to that stack: its frames only make sense at these addresses, so it is never stolen and is
+  // readied into this worker's inbox. Two run stacks, so a switch between fibers on different ones needs
+  // neither a hop through g0 nor, while both are resident, any copy.
+  static constexpr int kRunStacks = 3;
   const bool copy;
-  std::unique_ptr<SharedStack> shared;  // this worker's run stack
-  Fiber* occupant = nullptr;     // the fiber whose frames are in `shared` now (running, or parked and resident)
-  Fiber* resume_next = nullptr;  // the fiber g0 runs next after a hop (a switch between two shared-stack fibers)
+  std::unique_ptr<SharedStack> shared[kRunStacks];  // this worker's run stacks
+  Fiber* occupant[kRunStacks] = {};  // whose frames are in each run stack now (running, or parked and resident)
+  int last_slot = 0;             // the run stack a fiber started from g0 or the root took last
+  Fiber* resume_next = nullptr;  // the fiber g0 runs next after a hop (a switch between two fibers of one run stack)
   Fiber* pinned_head = nullptr;  // owner-only FIFO, not stealable: fibers pinned here (copy), yielded ones (pooled)
   Fiber* pinned_tail = nullptr;
   alignas(64) std::atomic<Fiber*> inbox{nullptr};  // fibers pinned here readied by other threads (LIFO push)
@@ -216,15 +223,17 @@ struct alignas(64) Worker {
     return (f->stack != nullptr && f->stack->shared) ? static_cast<Worker*>(SharedStack::of(*f->stack).owner)
                                                      : nullptr;
   }
-  // uses_shared: `f` runs on this worker's shared stack (started there, or will start there).
+  // uses_shared: `f` runs on one of this worker's run stacks (started there, or will start there).
   bool uses_shared(const Fiber* f) const noexcept {
     if (f == &g0) return false;
-    return f->started() ? f->stack == &shared->stack : (f->flags & Fiber::kPrivateStack) == 0;
+    return f->started() ? f->stack->shared : (f->flags & Fiber::kPrivateStack) == 0;
   }
+  // slot_of: which run stack `s` is, or -1 for any other stack (g0's has none: null).
+  static int slot_of(const Stack* s) noexcept { return (s != nullptr && s->shared) ? SharedStack::of(*const_cast<Stack*>(s)).slot : -1; }
   void push_pinned(Fiber* f) noexcept;
   Fiber* pop_pinned() noexcept;
   void post(Fiber* f) noexcept;
-  void prepare_shared(Fiber* to);
+  bool prepare_shared(Fiber* to, int running);
   void evict(Fiber* f);
   void restore(Fiber* f) noexcept;
   void retire_stack(Fiber* f);
@@ -354,7 +363,7 @@ void fiber_entry(ctx::transfer_t t) {
       next->asan_fake_stack = self->asan_fake_stack;
 #endif
       if (self->stack->shared) {
-        w->occupant = next;
+        w->occupant[Worker::slot_of(self->stack)] = next;
 #if defined(SPINDLE_TSAN)
         std::swap(next->tsan_fiber, self->tsan_fiber);  // next continues in the TSan fiber running now
 #endif
@@ -548,7 +557,7 @@ char Worker::kernel_state() const noexcept {
 // ---- Worker: owner-only operations -------------------------------------------------------------------
 
 void Worker::push_back(Fiber* f) {
-  if (copy && f->stack == &shared->stack) [[unlikely]] return push_pinned(f);  // never into the stealable ring
+  if (copy && f->stack != nullptr && f->stack->shared) [[unlikely]] return push_pinned(f);  // never into the stealable ring
   if (runq.push_back(f)) return;
   IntrusiveStack<Fiber> half;
   if (runq.take_half_for_overflow(half)) {
@@ -627,31 +636,48 @@ void Worker::post(Fiber* f) noexcept {
   if (sleeping.load(std::memory_order_seq_cst)) sched->wake_worker(index);
 }
 
-// prepare_shared: called on a stack other than `shared` (g0's, or a private stack) before switching to
-// `to`. If `to` runs on `shared` and is not resident, evicts the occupant and copies `to` back in. A fiber
-// resumed by the worker it left (the common case after a park with nothing else to run) costs no copy.
-void Worker::prepare_shared(Fiber* to) {
+// prepare_shared: called before switching to `to` from a fiber running on run stack `running` (-1: g0's
+// stack or a private one). If `to` runs on a run stack other than `running` and is not resident there,
+// evicts that stack's occupant and copies `to` back in; a fiber that has not started gets the other run
+// stack (from g0 or the root: the two in turn). A fiber resumed while still resident (the common case
+// after a park with nothing else to run, and a pair of fibers taking turns on the two stacks) costs no
+// copy. False when `to` needs the very stack `from` runs on: the caller hops through g0.
+bool Worker::prepare_shared(Fiber* to, int running) {
   if (!uses_shared(to)) {
     if (Worker* home = home_of(to); home != nullptr) [[unlikely]] {
       std::fputs("spindle fiber: internal error: a copy fiber was resumed off its worker\n", stderr);
       std::abort();
     }
-    return;
+    return true;
   }
-  if (occupant == to) return;
-  if (occupant != nullptr) evict(occupant);
-  occupant = to;
+  int slot;
+  if (to->started()) {
+    slot = slot_of(to->stack);
+    if (slot == running) return false;
+  } else {
+    slot = last_slot = (last_slot + 1) % kRunStacks;
+    if (slot == running) slot = last_slot = (last_slot + 1) % kRunStacks;
+    to->stack = &shared[slot]->stack;  // start() makes its context there
+  }
+  Fiber*& resident = occupant[slot];
+  if (resident == to) return true;
+  if (resident != nullptr) evict(resident);
+  resident = to;
   if (to->started()) restore(to);
+  return true;
 }
 
 // evict: copies the used part of the parked occupant's stack, [its saved stack pointer, top), into its
 // heap buffer, reusing the buffer when it is big enough and not more than 4x too big.
 void Worker::evict(Fiber* f) {
-  const Stack& s = shared->stack;
+  const Stack& s = *f->stack;
   char* sp = static_cast<char*>(static_cast<void*>(f->context));
   if (sp < s.bottom() || sp > s.top()) report_stack_overflow(s.size, s.guarded, true);
   const std::size_t used = static_cast<std::size_t>(s.top() - sp);
-  const std::size_t capacity = f->saved ? malloc_usable_size(f->saved) : 0;
+  // The buffer's capacity is kept in 16-byte units beside it (malloc_usable_size on every eviction was 6%
+  // of a yield storm); a saturated count (1 MiB and up) asks malloc again.
+  const std::size_t capacity = f->saved_units != Fiber::kSavedUnitsMax ? std::size_t{f->saved_units} * 16
+                                                                      : malloc_usable_size(f->saved);
   if (capacity < used || capacity > 4 * used + 1024) {
     std::free(f->saved);
     f->saved = static_cast<char*>(std::malloc(used));
@@ -659,6 +685,8 @@ void Worker::evict(Fiber* f) {
       std::fputs("spindle fiber: out of memory evicting a copy fiber's stack\n", stderr);
       std::abort();
     }
+    f->saved_units = static_cast<std::uint16_t>(
+        std::min<std::size_t>(malloc_usable_size(f->saved) / 16, Fiber::kSavedUnitsMax));
   }
   SPINDLE_ASAN_UNPOISON(sp, used);  // its frames' redzones: the copy reads them; the next occupant reuses them
   std::memcpy(f->saved, sp, used);
@@ -675,7 +703,7 @@ void Worker::restore(Fiber* f) noexcept {
 // retire_stack: a fiber finished on this worker. A shared stack just loses its occupant.
 void Worker::retire_stack(Fiber* f) {
   if (f->stack->shared) {
-    if (occupant == f) occupant = nullptr;
+    if (Fiber*& resident = occupant[slot_of(f->stack)]; resident == f) resident = nullptr;
   } else {
     release_stack(f->stack);
   }
@@ -967,12 +995,12 @@ void Worker::loop() {
   tls_worker = nullptr;
 }
 
-// start: gives `f` its stack. Copy policy: the shared stack (prepare_shared already evicted its occupant),
-// unless `f` asked for a private one (run()'s root).
+// start: gives `f` its stack. Copy policy: the run stack prepare_shared chose (and evicted the occupant
+// of), unless `f` asked for a private one (run()'s root).
 void Worker::start(Fiber* f) {
   Stack* s;
   if (copy && (f->flags & Fiber::kPrivateStack) == 0) {
-    s = &shared->stack;
+    s = f->stack;
 #if defined(SPINDLE_TSAN)
     if (f->tsan_fiber == nullptr) f->tsan_fiber = __tsan_create_fiber(0);
 #endif
@@ -990,17 +1018,14 @@ void Worker::start(Fiber* f) {
 }
 
 // switch_to: runs on `from`'s stack with `from->action` set. `this` is stale after the jump; do not use it.
-// Copy policy: a fiber on the shared stack cannot copy itself out while it runs there, so a switch from it
-// to another fiber that needs the shared stack hops through g0 (resume_next), which does the copies.
+// Copy policy: a fiber on a run stack cannot copy itself out while it runs there, so a switch from it to
+// another fiber of the same run stack hops through g0 (resume_next), which does the copies; a fiber of
+// the other run stack is prepared right here.
 void Worker::switch_to(Fiber* from, Fiber* to) {
   if (copy) [[unlikely]] {
-    if (from->stack == &shared->stack) {
-      if (uses_shared(to)) {
-        resume_next = to;
-        to = &g0;
-      }
-    } else {
-      prepare_shared(to);
+    if (!prepare_shared(to, slot_of(from->stack))) {
+      resume_next = to;
+      to = &g0;
     }
   }
   if (!to->started()) start(to);

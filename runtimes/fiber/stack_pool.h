@@ -82,6 +82,7 @@ inline void check_on_switch_out(const Stack& stack, const void* sp) noexcept {
 struct SharedStack {
   Stack stack;             // first member: a Stack* with `shared` set points here
   void* owner = nullptr;   // the Worker (scheduler.cpp) this stack belongs to
+  int slot = 0;            // which of the owner's run stacks this is
 
   explicit SharedStack(std::size_t size);  // size rounded up to pages, at least kMinStackSize
   ~SharedStack();
