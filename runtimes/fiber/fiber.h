@@ -35,7 +35,11 @@ enum class SwitchAction : std::uint8_t {
 struct alignas(16) Fiber {
   static constexpr std::size_t kInlineClosure = 48;
   static constexpr std::size_t kScratch = 64;
-  enum Flags : std::uint8_t { kPrivateStack = 1 };  // copy policy: run on a pooled stack (run()'s root)
+  // kPrivateStack: runs on a pooled stack of its own (every fiber under `pooled`; run()'s root under `copy`);
+  // otherwise on one of its worker's run stacks. kMayUseRunStack: a `pooled` fiber that, started while the
+  // pool holds more than Config::max_pooled_stacks, runs on a run stack instead (README "Run stacks under
+  // pooled").
+  enum Flags : std::uint8_t { kPrivateStack = 1, kMayUseRunStack = 2 };
   enum class ClosureOp : std::uint8_t { invoke, destroy };
 
   Fiber* link = nullptr;  // intrusive link: run queues, the global queue, free lists, inboxes

@@ -68,6 +68,8 @@ class FiberRuntime {
             {"sched_steals", static_cast<double>(s.steals)},
             {"sched_spins", static_cast<double>(s.spins)},
             {"sched_parks", static_cast<double>(s.parks)},
+            {"run_stack_starts", static_cast<double>(s.run_stack_starts)},
+            {"stack_evictions", static_cast<double>(scheduler_.stack_evictions())},
             {"busiest_worker_share",
              s.finished > 0 ? static_cast<double>(s.most_finished_by_one) / static_cast<double>(s.finished) : 0.0}};
   }

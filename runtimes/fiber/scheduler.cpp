@@ -63,6 +63,7 @@ constexpr std::int64_t kMonitorMaxNs = 10'000'000;
 constexpr int kMonitorQuietRounds = 50;
 constexpr std::int64_t kBlockedNs = 20'000;
 constexpr std::int64_t kHogNs = 2'000'000;
+constexpr std::int64_t kStallNs = 20'000'000;  // off CPU but not asleep (preempted, D) this long: handed off too
 constexpr std::int64_t kDeadlockGraceNs = 20'000'000;  // all asleep this long, nothing moved: a deadlock
 constexpr int kHandoffSignal = SIGURG;                 // Go's preemption signal; ignored by default
 // TSan defers asynchronous signals to its own safe points, which on a fiber stack it may reach in the middle
@@ -97,14 +98,32 @@ struct TimerEntry {
 struct alignas(64) Worker {
   Worker(Scheduler& s, int i, bool copy_policy, std::size_t shared_stack_size, bool spare_worker = false)
       : sched(&s), index(i), rng(0x9E3779B97F4A7C15ull * static_cast<unsigned>(i + 1)), copy(copy_policy),
-        spare(spare_worker), active(!spare_worker) {
-    if (copy) {
-      for (int k = 0; k < kRunStacks; ++k) {
-        shared[k] = std::make_unique<SharedStack>(shared_stack_size);
-        shared[k]->owner = this;
-        shared[k]->slot = k;
-      }
+        run_stack_size(shared_stack_size), spare(spare_worker), active(!spare_worker) {
+    if (copy) enable_run_stacks();
+  }
+  // enable_run_stacks: this worker may now start fibers on run stacks, which pins them here (always under
+  // `copy`; under `pooled` from the first fiber started beyond Config::max_pooled_stacks). Owner only.
+  void enable_run_stacks() {
+    for (int k = 0; k < kRunStacks; ++k) {
+      shared[k] = std::make_unique<SharedStack>(run_stack_size);
+      shared[k]->owner = this;
+      shared[k]->slot = k;
     }
+    pins = true;
+  }
+  // choose_stack: `f` is about to start here. A `pooled` fiber starts on a run stack instead of a pooled
+  // one while the pool has more than max_pooled_stacks out; a spare never pins (it retires). Owner only.
+  void choose_stack(Fiber* f) {
+    if ((f->flags & Fiber::kMayUseRunStack) == 0) {
+      if (spare) [[unlikely]] f->flags |= Fiber::kPrivateStack;  // copy: a spare runs fibers on pooled stacks
+      return;
+    }
+    f->flags &= static_cast<std::uint8_t>(~Fiber::kMayUseRunStack);  // decided once, where it starts
+    const std::size_t limit = sched->config_.max_pooled_stacks;
+    if (limit == 0 || spare || sched->stacks_.out() <= limit) [[likely]] return;
+    f->flags &= static_cast<std::uint8_t>(~Fiber::kPrivateStack);
+    if (!pins) enable_run_stacks();
+    count(run_stack_starts);
   }
 
   Scheduler* sched;
@@ -147,7 +166,9 @@ struct alignas(64) Worker {
   // readied into this worker's inbox. Two run stacks, so a switch between fibers on different ones needs
   // neither a hop through g0 nor, while both are resident, any copy.
   static constexpr int kRunStacks = 3;
-  const bool copy;
+  const bool copy;               // the copy policy: every fiber but run()'s root starts on a run stack
+  bool pins = false;             // run stacks exist: fibers may be pinned here (the paths below check inbox and pinned FIFO)
+  const std::size_t run_stack_size;
   std::unique_ptr<SharedStack> shared[kRunStacks];  // this worker's run stacks
   Fiber* occupant[kRunStacks] = {};  // whose frames are in each run stack now (running, or parked and resident)
   int last_slot = 0;             // the run stack a fiber started from g0 or the root took last
@@ -161,6 +182,7 @@ struct alignas(64) Worker {
   std::atomic<std::uint64_t> steals{0};      // fibers taken from another worker's queue
   std::atomic<std::uint64_t> spins{0};       // times this worker became a spinner
   std::atomic<std::uint64_t> parks{0};       // sleeps in the idle futex wait (or the netpoller)
+  std::atomic<std::uint64_t> run_stack_starts{0};  // `pooled` fibers started on a run stack (choose_stack)
 
   std::atomic<std::uint32_t> handoff_ask{0};  // the monitor's request: progress() + 1 as it saw it, or 0
   const bool spare;                           // a spare worker (started by the monitor for a stuck one)
@@ -175,6 +197,8 @@ struct alignas(64) Worker {
   std::int64_t mon_since = 0;   // when the monitor first saw this stretch of fiber code
   std::int64_t mon_cpu = -1;    // the thread's CPU time at mon_cpu_at (-1: not sampled in this stretch)
   std::int64_t mon_cpu_at = 0;
+  std::int64_t mon_cpu_start = 0;     // ... and at the first look past kBlockedNs (the hog window's start)
+  std::int64_t mon_cpu_start_at = 0;
 
   // enter: a fiber of this worker calls into the scheduler. From here the handler leaves this worker alone,
   // and a worker that was handed off while its fiber ran is counted back.
@@ -200,7 +224,7 @@ struct alignas(64) Worker {
   // requeue: a yielding fiber. Pooled: onto the owner-only FIFO (the one copy uses for pinned fibers), no
   // atomic at all; into the stealable ring instead while another worker is idle, so it can be taken.
   void requeue(Fiber* f) {
-    if (copy || sched->idle_workers()) [[unlikely]] return push_back(f);
+    if (pins || sched->idle_workers()) [[unlikely]] return push_back(f);
     push_pinned(f);
   }
   // take_local_fifo: empties the owner-only FIFO into `out`, keeping the fibers pinned here (copy).
@@ -353,9 +377,10 @@ void fiber_entry(ctx::transfer_t t) {
     w->enter();
     Worker::count(w->finished);
     Fiber* next = w->find_local_work();
-    // In place only onto the same kind of stack: under copy, run()'s root keeps a private stack.
+    if (next != nullptr && !next->started()) w->choose_stack(next);
+    // In place only onto the same kind of stack (a pooled one, or a run stack).
     if (next != nullptr && !next->started() &&
-        (!w->copy || ((next->flags & Fiber::kPrivateStack) == 0) == self->stack->shared)) {
+        ((next->flags & Fiber::kPrivateStack) == 0) == self->stack->shared) {
       check_on_switch_out(*self->stack, __builtin_frame_address(0));
       next->stack = self->stack;
       next->context = kRunningInPlace;
@@ -557,7 +582,7 @@ char Worker::kernel_state() const noexcept {
 // ---- Worker: owner-only operations -------------------------------------------------------------------
 
 void Worker::push_back(Fiber* f) {
-  if (copy && f->stack != nullptr && f->stack->shared) [[unlikely]] return push_pinned(f);  // never into the stealable ring
+  if (pins && f->stack != nullptr && f->stack->shared) [[unlikely]] return push_pinned(f);  // never into the stealable ring
   if (runq.push_back(f)) return;
   IntrusiveStack<Fiber> half;
   if (runq.take_half_for_overflow(half)) {
@@ -731,7 +756,7 @@ inline Fiber* Worker::find_local_work(bool may_poll) {
     if (spawn_count > 1 && sched->idle_workers()) [[unlikely]] spill_spawn_stack(spawn_count / 2);
     return spawn_stack[--spawn_count];
   }
-  if (copy) [[unlikely]] return pick_pinned_or_ring();
+  if (pins) [[unlikely]] return pick_pinned_or_ring();
   // Pooled: readied fibers (the ring) before yielded ones (the owner-only FIFO); find_slow_local_work
   // alternates the two every 61st round, so a ring that never empties cannot starve a yielder.
   if (Fiber* f = runq.pop_ring()) return f;
@@ -837,12 +862,12 @@ Fiber* Worker::idle_search() {
   }
   if (spinning) {
     for (int round = 0; round < kSpinRounds && !sched->stop_.load(std::memory_order_relaxed); ++round) {
-      Fiber* f = copy ? pop_pinned() : nullptr;  // posted to our inbox while we spin
+      Fiber* f = pins ? pop_pinned() : nullptr;  // posted to our inbox while we spin
       if (f == nullptr) f = steal(round == kSpinRounds - 1);
       if (f == nullptr && !timers.empty()) {
         poll_timers();
         f = runq.pop();
-        if (f == nullptr && copy) f = pop_pinned();
+        if (f == nullptr && pins) f = pop_pinned();
       }
       if (f != nullptr) {
         spinning = false;
@@ -967,7 +992,7 @@ void Worker::loop() {
   g0.scheduler = sched;
   while (!sched->stop_.load(std::memory_order_acquire)) {
     if (detached.load(std::memory_order_relaxed)) [[unlikely]] rejoin();  // back in g0: not stuck
-    if (spare) [[unlikely]] {
+    if (spare && resume_next == nullptr) [[unlikely]] {  // a fiber handed to g0 (park, hop) runs first
       if (maybe_retire()) continue;
       sched->adopt_orphan_timers(*this);
     }
@@ -995,11 +1020,11 @@ void Worker::loop() {
   tls_worker = nullptr;
 }
 
-// start: gives `f` its stack. Copy policy: the run stack prepare_shared chose (and evicted the occupant
-// of), unless `f` asked for a private one (run()'s root).
+// start: gives `f` its stack: a pooled one (kPrivateStack), or the run stack prepare_shared chose (and
+// evicted the occupant of).
 void Worker::start(Fiber* f) {
   Stack* s;
-  if (copy && (f->flags & Fiber::kPrivateStack) == 0) {
+  if ((f->flags & Fiber::kPrivateStack) == 0) {
     s = f->stack;
 #if defined(SPINDLE_TSAN)
     if (f->tsan_fiber == nullptr) f->tsan_fiber = __tsan_create_fiber(0);
@@ -1022,7 +1047,8 @@ void Worker::start(Fiber* f) {
 // another fiber of the same run stack hops through g0 (resume_next), which does the copies; a fiber of
 // the other run stack is prepared right here.
 void Worker::switch_to(Fiber* from, Fiber* to) {
-  if (copy) [[unlikely]] {
+  if (!to->started()) choose_stack(to);
+  if (pins) [[unlikely]] {
     if (!prepare_shared(to, slot_of(from->stack))) {
       resume_next = to;
       to = &g0;
@@ -1158,7 +1184,7 @@ Fiber* Scheduler::allocate_fiber() {
   f->stack = nullptr;
   f->scheduler = this;
   f->action = SwitchAction::none;
-  f->flags = 0;
+  f->flags = config_.stack_policy == StackPolicy::pooled ? Fiber::kPrivateStack | Fiber::kMayUseRunStack : 0;
   return f;
 }
 
@@ -1255,7 +1281,7 @@ void Scheduler::wake_worker(int index) {
 
 bool Scheduler::work_visible(const Worker& self) const {
   if (stop_.load(std::memory_order_seq_cst)) return true;
-  if (self.copy && self.inbox.load(std::memory_order_seq_cst) != nullptr) return true;
+  if (self.pins && self.inbox.load(std::memory_order_seq_cst) != nullptr) return true;
   if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
   if (orphan_count_.load(std::memory_order_seq_cst) != 0) return true;
   for (auto& w : all_workers())
@@ -1286,7 +1312,7 @@ void Scheduler::run_root(Fiber* root) {
     throw std::logic_error("spindle fiber: run() on a scheduler that stopped after a failure");
   }
   external_spawned_.fetch_add(1, std::memory_order_seq_cst);
-  root->flags |= Fiber::kPrivateStack;  // copy policy: objects the root declares may be shared with its fibers
+  root->flags = Fiber::kPrivateStack;  // a stack of its own: objects the root declares may be shared with its fibers
   std::uint32_t gen = run_gen_.fetch_add(1, std::memory_order_seq_cst) + 1;
   push_global(root);
   notify_work();
@@ -1333,6 +1359,7 @@ SchedulerStats Scheduler::stats() const noexcept {
     s.steals += w->steals.load(std::memory_order_relaxed);
     s.spins += w->spins.load(std::memory_order_relaxed);
     s.parks += w->parks.load(std::memory_order_relaxed);
+    s.run_stack_starts += w->run_stack_starts.load(std::memory_order_relaxed);
     const std::uint64_t ran = w->finished.load(std::memory_order_relaxed);
     s.most_finished_by_one = std::max(s.most_finished_by_one, ran);
     s.finished += ran;
@@ -1407,17 +1434,29 @@ bool Scheduler::monitor_pass(std::int64_t now) {
     }
     if (w.handoff_ask.load(std::memory_order_relaxed) == e + 1) continue;  // asked already
     if (now - w.mon_since < kBlockedNs) continue;
-    // Asleep in the kernel: blocked in a system call (Go's syscall retake). Running or runnable (a thread
-    // the kernel preempted looks the same from here): a hog, given kHogNs before its queue moves. The
-    // thread's CPU clock (one cheap call) says "ran since the last look"; only a thread that did not is
-    // asked about in /proc (an open, a read and a close).
+    // The thread's CPU clock (one cheap call) tells the cases apart. Asleep in the kernel: blocked in a
+    // system call (Go's syscall retake), handed off after kBlockedNs; only a thread that did not run since
+    // the last look is asked about in /proc (an open, a read and a close). On CPU for most of kHogNs: a
+    // hog. Neither (runnable but preempted, or in D: page faults, reclaim, the mmap lock): not handed off
+    // before kStallNs, since a spare would only add a thread to the CPUs or the lock everyone waits for.
+    const std::int64_t cpu = w.cpu_ns(), last = w.mon_cpu, last_at = w.mon_cpu_at;
+    w.mon_cpu = cpu;
+    w.mon_cpu_at = now;
+    if (last < 0) {  // first look at this stretch past kBlockedNs: the hog window starts here
+      w.mon_cpu_start = cpu;
+      w.mon_cpu_start_at = now;
+      acted = true;  // look again soon (the monitor's sleep restarts at kMonitorMinNs)
+      continue;
+    }
     if (now - w.mon_since < kHogNs) {
-      const std::int64_t cpu = w.cpu_ns(), last = w.mon_cpu, last_at = w.mon_cpu_at;
-      w.mon_cpu = cpu;
-      w.mon_cpu_at = now;
-      if (last < 0 || (cpu - last) * 2 > now - last_at) continue;  // first sample, or it ran: not blocked
-      const char state = w.kernel_state();
-      if (state != 'S' && state != 'D') continue;
+      if ((cpu - last) * 2 > now - last_at) continue;  // it ran: not blocked
+      // Only an interruptible sleep (S: a read, a futex, a sleep) counts as blocked this early.
+      if (w.kernel_state() != 'S') continue;
+    } else {
+      const std::int64_t window = now - w.mon_cpu_start_at;
+      if (window < kHogNs / 2) continue;  // too little seen yet to tell a hog
+      const bool ran = (cpu - w.mon_cpu_start) * 2 >= window;
+      if (!ran && now - w.mon_since < kStallNs && w.kernel_state() != 'S') continue;
     }
     // Under copy, fibers pinned to the stuck worker's run stack cannot move anyway, and a spare would run
     // the rest on pooled stacks, the memory copy exists to save: only Scheduler::blocking hands off there.
@@ -1438,6 +1477,11 @@ bool Scheduler::monitor_pass(std::int64_t now) {
 // kMaxSpares in all.
 void Scheduler::activate_spares() {
   while (active_spares_.load(std::memory_order_seq_cst) < stuck_.load(std::memory_order_seq_cst)) {
+    // A worker that is idle (spinning, or asleep and woken by the hand-off) takes the stuck one's queue
+    // itself: a spare only when every running worker is busy, as Go hands a P to an idle M first. Without
+    // this, a million fibers faulting in their first stack pages (memory-per-task, 2 workers) looked like
+    // 2 ms hogs, each spare faulted in turn, and 256 spare threads ran: 4x the time and pooled stacks for all.
+    if (idle_workers()) return;
     Worker* pick = nullptr;
     auto all = all_workers();
     for (std::size_t i = static_cast<std::size_t>(nworkers_); i < all.size() && pick == nullptr; ++i)
@@ -1575,6 +1619,14 @@ void Scheduler::park(SpinLock& lock) {
   self->action = SwitchAction::unlock;
   self->action_arg = &lock;
   Fiber* next = w->find_local_work(/*may_poll=*/false);
+  // `lock` stays held until the next fiber's side of the switch releases it. A fiber that has not started
+  // yet would take a stack first (carving a slab: mmap and mprotects, milliseconds) and fault in its first
+  // page under it, while every fiber of every worker that wants the lock spins: it starts from g0 instead,
+  // after the release (memory-per-task, 2 workers: the spinners looked like hogs to the monitor).
+  if (next != nullptr && !next->started()) {
+    w->resume_next = next;
+    next = nullptr;
+  }
   w->switch_to(self, next != nullptr ? next : &w->g0);
 }
 

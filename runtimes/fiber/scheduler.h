@@ -27,6 +27,8 @@ namespace spindle::fiber {
 
 struct Worker;
 
+inline constexpr std::size_t kDefaultMaxPooledStacks = 65'536;
+
 struct Config {
   int workers = 0;                 // 0: all online cores
   std::size_t stack_size = 0;      // 0: kDefaultStackSize
@@ -38,6 +40,10 @@ struct Config {
   bool detect_deadlock = false;
   // monitor: start the monitor thread (README "The monitor"); off only to measure what it buys.
   bool monitor = true;
+  // max_pooled_stacks: under `pooled`, a fiber started while the pool has more stacks than this out runs on
+  // its worker's run stacks as under `copy` (pinned there, its frames copied out when another needs the
+  // stack), so a million parked fibers cost what `copy` costs (README "Run stacks under pooled"). 0: never.
+  std::size_t max_pooled_stacks = kDefaultMaxPooledStacks;
 };
 
 // SchedulerStats: why a run scaled or did not (README "Counters"): summed over workers and spares.
@@ -47,6 +53,7 @@ struct SchedulerStats {
   std::uint64_t parks = 0;    // idle sleeps (futex or netpoller)
   std::uint64_t finished = 0; // fibers finished, and the most finished on any one worker
   std::uint64_t most_finished_by_one = 0;
+  std::uint64_t run_stack_starts = 0;  // `pooled` fibers started on a run stack (max_pooled_stacks reached)
 };
 
 // MonitorStats: what the monitor did in this scheduler's life (README "The monitor").

@@ -148,8 +148,11 @@ StackPool::~StackPool() {
   if (guarded_) GuardBudget::give_back(guarded_);
 }
 
-void StackPool::carve_slab_locked() {
-  const std::size_t count = std::size_t{64} << std::min<std::size_t>(slabs_.size(), 10);
+// carve_slab: maps and prepares slab number `index` without the pool's lock (its mmap and up to one
+// mprotect per guarded stack took tens of milliseconds for the big slabs, while every other worker that
+// wanted a stack waited on the lock, long enough for the monitor to hand it off), then adds it under the lock.
+void StackPool::carve_slab(std::size_t index) {
+  const std::size_t count = std::size_t{64} << std::min<std::size_t>(index, 10);
   // Cache colouring (README "Stacks"): every slice is a page longer than the stack and an odd number of
   // pages long, so consecutive tops walk through every page colour of the L2 cache instead of landing
   // 64 KiB apart in the same few sets; within the top page a second colour of 0-1,792 bytes (the slice's
@@ -163,9 +166,9 @@ void StackPool::carve_slab_locked() {
                    -1, 0);
   if (mem == MAP_FAILED) throw std::bad_alloc();
   char* base = static_cast<char*>(mem);
-  slabs_.emplace_back(base, len);
-  auto& records = records_.emplace_back();
-  records.resize(count);
+  std::vector<Stack> records(count);
+  IntrusiveStack<Stack> fresh;
+  std::size_t guarded = 0;
   // Push in reverse so the lowest-addressed stack is handed out first.
   for (std::size_t i = count; i-- > 0;) {
     Stack& s = records[i];
@@ -175,25 +178,37 @@ void StackPool::carve_slab_locked() {
     if (guard_pages_ && GuardBudget::take()) {
       if (mprotect(s.base, page_size(), PROT_NONE) == 0) {
         s.guarded = true;
-        ++guarded_;
+        ++guarded;
       } else {
         GuardBudget::give_back(1);
       }
     }
-    free_.push(&s);  // TSan's fiber handle is created when the stack first runs (Worker::start)
+    fresh.push(&s);  // TSan's fiber handle is created when the stack first runs (Worker::start)
   }
+  std::lock_guard lock(mutex_);
+  slabs_.emplace_back(base, len);
+  records_.push_back(std::move(records));  // the records keep their addresses: the buffer moves whole
+  free_.splice(fresh);
   created_ += count;
+  guarded_ += guarded;
 }
 
 IntrusiveStack<Stack> StackPool::take(std::size_t n) {
   n = std::max<std::size_t>(n, 1);
-  std::lock_guard lock(mutex_);
-  while (free_.size() < n) carve_slab_locked();
+  std::unique_lock lock(mutex_);
+  while (free_.size() < n) {
+    const std::size_t index = slabs_reserved_++;
+    lock.unlock();
+    carve_slab(index);
+    lock.lock();
+  }
+  out_.store(out_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   return free_.take(n);
 }
 
 void StackPool::give(IntrusiveStack<Stack>& stacks) {
   std::lock_guard lock(mutex_);
+  out_.store(out_.load(std::memory_order_relaxed) - stacks.size(), std::memory_order_relaxed);
   free_.splice(stacks);
 }
 

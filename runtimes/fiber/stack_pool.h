@@ -4,6 +4,7 @@
 // stack's memory costs only the pages touched; overflow ends the process with a message naming the size.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -49,7 +50,7 @@ std::size_t page_size();
 
 // Stack: one slice of a slab. [base, top()) is the usable slice, at least `size` bytes; a guard page
 // (PROT_NONE) or the canary occupies its lowest bytes; frames grow down from top(). A pool's slices are a
-// page longer than `size` and their tops are offset by a colour (StackPool::carve_slab_locked), so the tops
+// page longer than `size` and their tops are offset by a colour (StackPool::carve_slab), so the tops
 // of many stacks do not all fall into the same cache sets.
 struct Stack {
   Stack* link = nullptr;      // free lists (IntrusiveStack)
@@ -120,12 +121,14 @@ class StackPool {
   void give(IntrusiveStack<Stack>& stacks);
 
   std::size_t stack_size() const noexcept { return stack_size_; }
+  // out: stacks handed out and not given back (workers' caches of free stacks count as out). Any thread.
+  std::size_t out() const noexcept { return out_.load(std::memory_order_relaxed); }
   std::size_t stacks_created() const;
   std::size_t guarded_stacks() const;
   std::size_t slabs() const;
 
  private:
-  void carve_slab_locked();
+  void carve_slab(std::size_t index);
 
   const std::size_t stack_size_;
   const bool guard_pages_;
@@ -134,6 +137,8 @@ class StackPool {
   std::vector<std::pair<char*, std::size_t>> slabs_;  // guarded by mutex_
   std::vector<std::vector<Stack>> records_;     // guarded by mutex_; Stack records, stable addresses
   std::size_t created_ = 0, guarded_ = 0;       // guarded by mutex_
+  std::size_t slabs_reserved_ = 0;              // guarded by mutex_: slabs being carved or carved (sizes them)
+  std::atomic<std::size_t> out_{0};             // written under mutex_
 };
 
 }  // namespace spindle::fiber
