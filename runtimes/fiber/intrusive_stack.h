@@ -17,6 +17,7 @@ class IntrusiveStack {
     head_ = item;
     ++size_;
   }
+  T* peek() const noexcept { return head_; }
   T* pop() noexcept {
     T* item = head_;
     if (item) {

@@ -59,6 +59,7 @@ struct Stack {
   char* top_ = nullptr;       // where frames start: the slice's end, less this stack's colour
   bool guarded = false;
   bool shared = false;        // a worker's SharedStack (copy policy); the record is SharedStack::stack
+  bool warm = false;          // a fiber ran on it before: its top page is committed
   void* tsan_fiber = nullptr; // ThreadSanitizer's fiber handle, made on first run (TSan builds only, pooled)
 
   char* top() const noexcept { return top_; }
