@@ -664,10 +664,10 @@ void Worker::post(Fiber* f) noexcept {
 
 // prepare_shared: called before switching to `to` from a fiber running on run stack `running` (-1: g0's
 // stack or a private one). If `to` runs on a run stack other than `running` and is not resident there,
-// evicts that stack's occupant and copies `to` back in; a fiber that has not started gets the other run
-// stack (from g0 or the root: the two in turn). A fiber resumed while still resident (the common case
-// after a park with nothing else to run, and a pair of fibers taking turns on the two stacks) costs no
-// copy. False when `to` needs the very stack `from` runs on: the caller hops through g0.
+// evicts that stack's occupant and copies `to` back in; a fiber that has not started gets the next run
+// stack in turn that `from` does not run on. A fiber resumed while still resident (the common case after
+// a park with nothing else to run, and a pair of fibers taking turns on two run stacks) costs no copy.
+// False when `to` needs the very stack `from` runs on: the caller hops through g0.
 bool Worker::prepare_shared(Fiber* to, int running) {
   if (!uses_shared(to)) {
     if (Worker* home = home_of(to); home != nullptr) [[unlikely]] {
