@@ -1,5 +1,6 @@
 // stack_pool.h — fiber stacks: the StackPolicy choice, the Stack record, StackPool (pooled policy: stacks
-// carved out of lazily committed mmap slabs, guard page while the mapping budget allows, zero canary
+// carved out of lazily committed mmap slabs, a guard page each (MADV_GUARD_INSTALL; where the kernel lacks
+// it, mprotect while the mapping budget allows), zero canary
 // beyond it, LIFO reuse) and SharedStack (copy policy: one guarded run stack per worker). Promises: a
 // stack's memory costs only the pages touched; overflow ends the process with a message naming the size.
 #pragma once
@@ -93,7 +94,8 @@ struct SharedStack {
   static SharedStack& of(Stack& s) noexcept { return *reinterpret_cast<SharedStack*>(&s); }
 };
 
-// GuardBudget: process-wide count of guard pages still allowed. Each guard page splits a mapping in two,
+// GuardBudget: process-wide count of mprotect guard pages still allowed (the fallback where the kernel has
+// no MADV_GUARD_INSTALL, whose guards cost no mapping). Each such guard page splits a mapping in two,
 // costing up to 2 of the kernel's vm.max_map_count mappings; the budget is
 // (max_map_count - mappings in use at first call - margin) / 2, margin = max(4096, max_map_count / 8).
 class GuardBudget {
@@ -138,6 +140,7 @@ class StackPool {
   std::vector<std::pair<char*, std::size_t>> slabs_;  // guarded by mutex_
   std::vector<std::vector<Stack>> records_;     // guarded by mutex_; Stack records, stable addresses
   std::size_t created_ = 0, guarded_ = 0;       // guarded by mutex_
+  std::size_t budget_guards_ = 0;               // guarded by mutex_: guards made by mprotect, within GuardBudget
   std::size_t slabs_reserved_ = 0;              // guarded by mutex_: slabs being carved or carved (sizes them)
   std::atomic<std::size_t> out_{0};             // written under mutex_
 };
