@@ -55,7 +55,12 @@ constexpr std::size_t kLocalFibersMax = 512;   // a worker's free control blocks
 constexpr std::size_t kLocalStacksMax = 64;    // a worker's free stacks before it gives half back
 constexpr int kSpinRounds = 4;                 // steal sweeps a spinning worker makes before parking
 constexpr std::uint32_t kGlobalFairness = 61;  // every 61st pick looks at the global queue first (Go)
-constexpr std::uint32_t kSpawnStack = 32;      // owner-only LIFO of spawned fibers (depth-first fork-join)
+// kSpawnStack: owner-only LIFO of spawned fibers (depth-first fork-join). A 10-ary tree of a million leaves
+// keeps 6 levels x 9 siblings waiting; with 32 slots the oldest half spilled into the FIFO ring over and
+// over, the ring overflowed into the global queue 17,000 times a repetition (2.2M of skynet's 3.3M fibers
+// walked through it under its lock, on one worker as on two) and 30 MB of stacks were live instead of 6.
+constexpr std::uint32_t kSpawnStack = 128;
+constexpr std::uint32_t kFeedIdleRing = 8;     // ring size up to which spawns feed an idle worker
 // The monitor (README "The monitor"): its sleep starts at 20 us and doubles to 10 ms after 50 quiet rounds
 // (Go's sysmon); a worker off CPU in one fiber for kBlockedNs, or on CPU in one fiber for kHogNs, is stuck.
 constexpr std::int64_t kMonitorMinNs = 20'000;
@@ -273,6 +278,12 @@ struct alignas(64) Worker {
   Fiber* poll_network_blocking();
   Fiber* keep_one(IntrusiveStack<Fiber>& fibers);
   void push_spawned(Fiber* f);
+  // feed_idle: spawned fibers go to the stealable ring, not the spawn stack, while another worker is idle
+  // and the ring holds fewer than kFeedIdleRing. Unbounded, a spinner's every look turned a fork-join
+  // tree breadth first: tens of thousands of unstarted fibers queued, the ring overflowing into the
+  // global queue and back (skynet 1M on 2 workers: 30% of the time walking that queue under its lock,
+  // slower than one worker, in some processes).
+  bool feed_idle() const noexcept { return sched->idle_workers() && runq.approx_size() < kFeedIdleRing; }
   void spill_spawn_stack(std::uint32_t n);
   Fiber* idle_search();
   Fiber* steal(bool take_runnext);
@@ -754,7 +765,7 @@ inline Fiber* Worker::find_local_work(bool may_poll) {
     return find_slow_local_work(may_poll);
   if (Fiber* f = runq.pop_runnext()) return f;
   if (spawn_count != 0) {
-    if (spawn_count > 1 && sched->idle_workers()) [[unlikely]] spill_spawn_stack(spawn_count / 2);
+    if (spawn_count > 1 && feed_idle()) [[unlikely]] spill_spawn_stack(spawn_count / 2);
     return spawn_stack[--spawn_count];
   }
   if (pins) [[unlikely]] return pick_pinned_or_ring();
@@ -815,7 +826,7 @@ void Worker::spill_spawn_stack(std::uint32_t n) {
 // push_spawned: a fiber displaced from runnext by spawn. Goes to the ring when a worker is idle (so it
 // can be stolen), else onto the spawn stack.
 void Worker::push_spawned(Fiber* f) {
-  if (sched->idle_workers()) {
+  if (feed_idle()) {
     push_back(f);
     sched->notify_work();
     return;
@@ -1647,8 +1658,15 @@ void Scheduler::ready(Fiber* f) {
     const bool from_user = w->in_user.load(std::memory_order_relaxed);
     if (from_user) w->enter();
     if (Fiber* displaced = w->runq.set_runnext(f)) {
-      w->push_back(displaced);
-      s->notify_work();
+      // A spawned fiber that never ran goes back on the spawn stack, not to the ring's tail, so a fork-join
+      // tree stays depth first when answers wake their parents (skynet's children, displaced by every
+      // answer, piled up in the FIFO ring).
+      if (!displaced->started()) {
+        w->push_spawned(displaced);
+      } else {
+        w->push_back(displaced);
+        s->notify_work();
+      }
     } else if (s->idle_workers() && w->runq.approx_size() > 1) [[unlikely]] {
       // More runnable here than this worker runs next, and a worker idle: wake it to steal (Go's wakep on
       // ready). A lone conversation (ring empty) wakes nobody, so one pair stays on one worker.
