@@ -102,9 +102,9 @@ struct TimerEntry {
 // Worker: one OS thread and what it owns. Fields without a note are touched only by the owner thread.
 struct alignas(64) Worker {
   Worker(Scheduler& s, int i, bool copy_policy, std::size_t shared_stack_size, bool spare_worker = false)
-      : sched(&s), index(i), rng(0x9E3779B97F4A7C15ull * static_cast<unsigned>(i + 1)), copy(copy_policy),
+      : sched(&s), index(i), rng(0x9E3779B97F4A7C15ull * static_cast<unsigned>(i + 1)),
         run_stack_size(shared_stack_size), spare(spare_worker), active(!spare_worker) {
-    if (copy) enable_run_stacks();
+    if (copy_policy) enable_run_stacks();
   }
   // enable_run_stacks: this worker may now start fibers on run stacks, which pins them here (always under
   // `copy`; under `pooled` from the first fiber started beyond Config::max_pooled_stacks). Owner only.
@@ -114,7 +114,6 @@ struct alignas(64) Worker {
       shared[k]->owner = this;
       shared[k]->slot = k;
     }
-    pins = true;
   }
   // choose_stack: `f` is about to start here. A `pooled` fiber starts on a run stack instead of a pooled
   // one while the pool has more than max_pooled_stacks out; a spare never pins (it retires). Owner only.
@@ -127,7 +126,7 @@ struct alignas(64) Worker {
     const std::size_t limit = sched->config_.max_pooled_stacks;
     if (limit == 0 || spare || sched->stacks_.out() <= limit) [[likely]] return;
     f->flags &= static_cast<std::uint8_t>(~Fiber::kPrivateStack);
-    if (!pins) enable_run_stacks();
+    if (!pins()) enable_run_stacks();
     count(run_stack_starts);
   }
 
@@ -171,8 +170,8 @@ struct alignas(64) Worker {
   // readied into this worker's inbox. Two run stacks, so a switch between fibers on different ones needs
   // neither a hop through g0 nor, while both are resident, any copy.
   static constexpr int kRunStacks = 3;
-  const bool copy;               // the copy policy: every fiber but run()'s root starts on a run stack
-  bool pins = false;             // run stacks exist: fibers may be pinned here (the paths below check inbox and pinned FIFO)
+  // pins: run stacks exist, so fibers may be pinned here (the paths below then check inbox and pinned FIFO).
+  bool pins() const noexcept { return shared[0] != nullptr; }
   const std::size_t run_stack_size;
   std::unique_ptr<SharedStack> shared[kRunStacks];  // this worker's run stacks
   Fiber* occupant[kRunStacks] = {};  // whose frames are in each run stack now (running, or parked and resident)
@@ -229,7 +228,7 @@ struct alignas(64) Worker {
   // requeue: a yielding fiber. Pooled: onto the owner-only FIFO (the one copy uses for pinned fibers), no
   // atomic at all; into the stealable ring instead while another worker is idle, so it can be taken.
   void requeue(Fiber* f) {
-    if (pins || sched->idle_workers()) [[unlikely]] return push_back(f);
+    if (pins() || sched->idle_workers()) [[unlikely]] return push_back(f);
     push_pinned(f);
   }
   // take_local_fifo: empties the owner-only FIFO into `out`, keeping the fibers pinned here (copy).
@@ -594,7 +593,7 @@ char Worker::kernel_state() const noexcept {
 // ---- Worker: owner-only operations -------------------------------------------------------------------
 
 void Worker::push_back(Fiber* f) {
-  if (pins && f->stack != nullptr && f->stack->shared) [[unlikely]] return push_pinned(f);  // never into the stealable ring
+  if (pins() && f->stack != nullptr && f->stack->shared) [[unlikely]] return push_pinned(f);  // never into the stealable ring
   if (runq.push_back(f)) return;
   IntrusiveStack<Fiber> half;
   if (runq.take_half_for_overflow(half)) {
@@ -768,7 +767,7 @@ inline Fiber* Worker::find_local_work(bool may_poll) {
     if (spawn_count > 1 && feed_idle()) [[unlikely]] spill_spawn_stack(spawn_count / 2);
     return spawn_stack[--spawn_count];
   }
-  if (pins) [[unlikely]] return pick_pinned_or_ring();
+  if (pins()) [[unlikely]] return pick_pinned_or_ring();
   // Pooled: readied fibers (the ring) before yielded ones (the owner-only FIFO); find_slow_local_work
   // alternates the two every 61st round, so a ring that never empties cannot starve a yielder.
   if (Fiber* f = runq.pop_ring()) return f;
@@ -874,12 +873,12 @@ Fiber* Worker::idle_search() {
   }
   if (spinning) {
     for (int round = 0; round < kSpinRounds && !sched->stop_.load(std::memory_order_relaxed); ++round) {
-      Fiber* f = pins ? pop_pinned() : nullptr;  // posted to our inbox while we spin
+      Fiber* f = pins() ? pop_pinned() : nullptr;  // posted to our inbox while we spin
       if (f == nullptr) f = steal(round == kSpinRounds - 1);
       if (f == nullptr && !timers.empty()) {
         poll_timers();
         f = runq.pop();
-        if (f == nullptr && pins) f = pop_pinned();
+        if (f == nullptr && pins()) f = pop_pinned();
       }
       if (f != nullptr) {
         spinning = false;
@@ -1060,7 +1059,7 @@ void Worker::start(Fiber* f) {
 // the other run stack is prepared right here.
 void Worker::switch_to(Fiber* from, Fiber* to) {
   if (!to->started()) choose_stack(to);
-  if (pins) [[unlikely]] {
+  if (pins()) [[unlikely]] {
     if (!prepare_shared(to, slot_of(from->stack))) {
       resume_next = to;
       to = &g0;
@@ -1294,7 +1293,7 @@ void Scheduler::wake_worker(int index) {
 
 bool Scheduler::work_visible(const Worker& self) const {
   if (stop_.load(std::memory_order_seq_cst)) return true;
-  if (self.pins && self.inbox.load(std::memory_order_seq_cst) != nullptr) return true;
+  if (self.pins() && self.inbox.load(std::memory_order_seq_cst) != nullptr) return true;
   if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
   if (orphan_count_.load(std::memory_order_seq_cst) != 0) return true;
   for (auto& w : all_workers())
