@@ -228,6 +228,7 @@ struct alignas(64) Worker {
   // requeue: a yielding fiber. Pooled: onto the owner-only FIFO (the one copy uses for pinned fibers), no
   // atomic at all; into the stealable ring instead while another worker is idle, so it can be taken.
   void requeue(Fiber* f) {
+    if (pins() && f->stack->shared) return push_pinned(f);  // a run-stack fiber never leaves its worker
     if (pins() || sched->idle_workers()) [[unlikely]] return push_back(f);
     push_pinned(f);
   }
@@ -261,6 +262,13 @@ struct alignas(64) Worker {
   void push_pinned(Fiber* f) noexcept;
   Fiber* pop_pinned() noexcept;
   void post(Fiber* f) noexcept;
+  // resident_elsewhere: `to` is parked on a run stack other than `running`, still in place there: nothing
+  // to copy (the common case of prepare_shared, kept inline on the switch path).
+  bool resident_elsewhere(const Fiber* to, int running) const noexcept {
+    if (!to->started() || to->stack == nullptr || !to->stack->shared) return false;  // g0: no stack
+    const int slot = SharedStack::of(*to->stack).slot;
+    return slot != running && occupant[slot] == to;  // occupant[] is ours: a stranger is never in it
+  }
   bool prepare_shared(Fiber* to, int running);
   void evict(Fiber* f);
   void restore(Fiber* f) noexcept;
@@ -270,7 +278,7 @@ struct alignas(64) Worker {
   // find_local_work: `may_poll` false where the caller holds a SpinLock (park): polling takes PollDesc
   // locks and must never run under another lock.
   inline Fiber* find_local_work(bool may_poll = true);
-  Fiber* pick_pinned_or_ring();
+  [[gnu::always_inline]] Fiber* pick_pinned_or_ring();
   Fiber* pop_local_fifo() noexcept;
   Fiber* find_slow_local_work(bool may_poll);
   Fiber* poll_network_now();
@@ -708,7 +716,9 @@ bool Worker::prepare_shared(Fiber* to, int running) {
 void Worker::evict(Fiber* f) {
   const Stack& s = *f->stack;
   char* sp = static_cast<char*>(static_cast<void*>(f->context));
-  if (sp < s.bottom() || sp > s.top()) report_stack_overflow(s.size, s.guarded, true);
+  // A frame below bottom() faulted on the guard page already; this catches a wild context (base, not
+  // bottom(): no page_size() call on every eviction).
+  if (sp < s.base || sp > s.top()) [[unlikely]] report_stack_overflow(s.size, s.guarded, true);
   const std::size_t used = static_cast<std::size_t>(s.top() - sp);
   // The buffer's capacity is kept in 16-byte units beside it (malloc_usable_size on every eviction was 6%
   // of a yield storm); a saturated count (1 MiB and up) asks malloc again.
@@ -786,7 +796,7 @@ Fiber* Worker::pop_local_fifo() noexcept {
 
 // pick_pinned_or_ring: the owner-only FIFO (pinned fibers under copy, yielded ones under pooled) and the
 // stealable ring take turns, so neither starves.
-Fiber* Worker::pick_pinned_or_ring() {
+inline Fiber* Worker::pick_pinned_or_ring() {
   if (tick.load(std::memory_order_relaxed) & 1) {
     if (Fiber* f = pop_pinned()) return f;
     if (Fiber* f = runq.pop_ring()) return f;
@@ -1060,7 +1070,7 @@ void Worker::start(Fiber* f) {
 void Worker::switch_to(Fiber* from, Fiber* to) {
   if (!to->started()) choose_stack(to);
   if (pins()) [[unlikely]] {
-    if (!prepare_shared(to, slot_of(from->stack))) {
+    if (const int running = slot_of(from->stack); !resident_elsewhere(to, running) && !prepare_shared(to, running)) {
       resume_next = to;
       to = &g0;
     }
