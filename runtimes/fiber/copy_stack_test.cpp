@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -218,6 +219,63 @@ TEST(CopyPolicyPinning, APairTakesTurnsOnTwoRunStacksWithoutACopy) {
   });
   EXPECT_EQ(answered, rounds);
   EXPECT_EQ(s.stack_evictions(), 0u);
+}
+
+// A conversation whose two fibers started on different workers stays split under `copy` (a started fiber
+// never moves). Each worker, left with nothing after its message, waits a while for the answer in its inbox
+// instead of sleeping at once, so the pair does not pay a futex wake-up per hop (before: every hop slept,
+// 40-50 us a round trip). The split is forced: the root keeps its worker busy until the second fiber has
+// started elsewhere (Scheduler::blocking gives its queue away), then starts the first one on its own worker.
+TEST(CopyPolicyPinning, APairSplitAcrossTwoWorkersDoesNotSleepEveryHop) {
+  Scheduler s(testing::config(StackPolicy::copy, 2));
+  const int rounds = static_cast<int>(scaled(4000));
+  bool split = false;
+  int answered = 0;
+  std::uint64_t sleeps = 0;
+  s.run([&] {
+    for (int attempt = 0; attempt < 20 && !split; ++attempt) {
+      auto ping = std::make_unique<Channel<int>>(0);
+      auto pong = std::make_unique<Channel<int>>(0);
+      std::atomic<bool> b_started{false};
+      pthread_t a_thread{}, b_thread{};
+      WaitGroup wg;
+      wg.add(2);
+      s.spawn([&] {
+        b_thread = pthread_self();
+        b_started.store(true, std::memory_order_release);
+        while (auto v = ping->recv()) pong->send(*v + 1);
+        wg.done();
+      });
+      // The root's worker hands its queue (the fiber just spawned) away and stays busy until another worker
+      // has started it (bounded: at worst this attempt runs unsplit and the next one tries again).
+      Scheduler::blocking([&] {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!b_started.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up)
+          std::this_thread::yield();
+      });
+      s.spawn([&] {
+        a_thread = pthread_self();
+        const bool apart = !pthread_equal(a_thread, b_thread);
+        const std::uint64_t before = s.stats().parks;
+        int good = 0;
+        for (int i = 0; i < rounds; ++i) {
+          ping->send(i);
+          good += pong->recv().value_or(-1) == i + 1;
+        }
+        if (apart) {
+          split = true;
+          answered = good;
+          sleeps = s.stats().parks - before;
+        }
+        ping->close();
+        wg.done();
+      });
+      wg.wait();
+    }
+  });
+  ASSERT_TRUE(split) << "no attempt put the pair on two workers";
+  EXPECT_EQ(answered, rounds);
+  EXPECT_LT(sleeps, static_cast<std::uint64_t>(rounds) / 2) << "the workers slept on most hops";
 }
 
 // Under `pooled`, fibers started while more than max_pooled_stacks stacks are out run on their worker's

@@ -54,6 +54,9 @@ constexpr std::size_t kFiberSlab = 256;        // control blocks per arena slab
 constexpr std::size_t kLocalFibersMax = 512;   // a worker's free control blocks before it gives half back
 constexpr std::size_t kLocalStacksMax = 64;    // a worker's free stacks before it gives half back
 constexpr int kSpinRounds = 4;                 // steal sweeps a spinning worker makes before parking
+// kReplySpinNs: how long a worker that readied a fiber pinned to another worker waits for the answer in
+// its inbox before it sleeps (wait_for_reply). Longer than a futex wake-up takes here (20-25 us).
+constexpr std::int64_t kReplySpinNs = 50'000;
 constexpr std::uint32_t kGlobalFairness = 61;  // every 61st pick looks at the global queue first (Go)
 // kSpawnStack: owner-only LIFO of spawned fibers (depth-first fork-join). A 10-ary tree of a million leaves
 // keeps 6 levels x 9 siblings waiting; with 32 slots the oldest half spilled into the FIFO ring over and
@@ -149,6 +152,7 @@ struct alignas(64) Worker {
   bool rejoined = false;                      // the fiber running now was stuck: its next yield goes global
   std::uint64_t rng;
   bool spinning = false;
+  bool posted_away = false;  // readied a fiber pinned to another worker since this worker last went idle
   Fiber* switching_from = nullptr;  // the leaver of the switch in progress (read by on_resume)
   // spawn_stack: fibers displaced from runnext by spawn, run newest first so a fork-join tree runs depth
   // first and few parents are parked (each holding a stack) at once. Owner only, so not stealable: it is
@@ -293,6 +297,7 @@ struct alignas(64) Worker {
   bool feed_idle() const noexcept { return sched->idle_workers() && runq.approx_size() < kFeedIdleRing; }
   void spill_spawn_stack(std::uint32_t n);
   Fiber* idle_search();
+  bool wait_for_reply();
   Fiber* steal(bool take_runnext);
   Fiber* take_from_global();
   void poll_timers();
@@ -865,6 +870,23 @@ Fiber* Worker::steal(bool take_runnext) {
   return take_from_global();
 }
 
+// wait_for_reply: this worker readied a fiber pinned to another one and has nothing left to run. A
+// conversation split across two workers under copy (its fibers cannot move) would otherwise put each
+// worker to sleep after every message and pay a futex wake-up per hop (ping-pong, 1 pair, 2 workers: 1
+// repetition in 10 at 40-50 us a round trip instead of 0.1). Watches its inbox, and anything else a
+// sleeper would recheck, for up to kReplySpinNs; true when something came.
+bool Worker::wait_for_reply() {
+  const std::int64_t until = now_ns() + kReplySpinNs;
+  for (unsigned round = 0;; ++round) {
+    if (inbox.load(std::memory_order_acquire) != nullptr) return true;
+    if ((round & 255) == 255) {
+      if (sched->work_visible(*this)) return true;
+      if (now_ns() >= until) return false;
+    }
+    spin_pause();
+  }
+}
+
 // idle_search: called by g0 when find_local_work found nothing. Checks quiescence, spins a bounded number
 // of steal sweeps if the spinner cap allows, then parks (two-phase: announce, recheck, sleep).
 Fiber* Worker::idle_search() {
@@ -875,6 +897,7 @@ Fiber* Worker::idle_search() {
   if (!spinning) {
     if (Fiber* f = poll_network_now()) return f;
   }
+  if (std::exchange(posted_away, false) && wait_for_reply()) return nullptr;  // loop() takes what came
   const int nworkers = sched->running_budget();
   if (!spinning && nworkers > 1 && 2 * sched->spinners_.load(std::memory_order_relaxed) < nworkers) {
     sched->spinners_.fetch_add(1, std::memory_order_seq_cst);
@@ -1659,6 +1682,7 @@ void Scheduler::ready(Fiber* f) {
   Worker* w = this_worker();
   bool to_runnext = w != nullptr && w->sched == s && w->current != &w->g0;
   if (Worker* home = Worker::home_of(f)) [[unlikely]] {  // copy policy: only its own worker may run it
+    if (w != home && to_runnext) w->posted_away = true;
     if (w != home || !to_runnext) return home->post(f);
   }
   if (to_runnext) {
