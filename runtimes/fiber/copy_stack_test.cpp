@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -229,11 +230,16 @@ TEST(CopyPolicyPinning, APairTakesTurnsOnTwoRunStacksWithoutACopy) {
 TEST(CopyPolicyPinning, APairSplitAcrossTwoWorkersDoesNotSleepEveryHop) {
   Scheduler s(testing::config(StackPolicy::copy, 2));
   const int rounds = static_cast<int>(scaled(4000));
-  bool split = false;
-  int answered = 0;
-  std::uint64_t sleeps = 0;
+  // Up to 5 split conversations, 20 ms apart; the fewest sleeps counts. Without the wait every one sleeps
+  // about twice per round trip; with it, one that sleeps on most hops means the other worker's thread was
+  // kept off its CPU for over 50 us at a time (a loaded or preempted VM), which 5 in a row would not be.
+  int splits = 0;
+  bool all_answered = true;
+  std::uint64_t fewest_sleeps = ~std::uint64_t{0};
+  const auto quiet_enough = [&] { return fewest_sleeps < static_cast<std::uint64_t>(rounds) / 2; };
   s.run([&] {
-    for (int attempt = 0; attempt < 20 && !split; ++attempt) {
+    for (int attempt = 0; attempt < 40 && splits < 5 && !quiet_enough(); ++attempt) {
+      if (attempt > 0) Scheduler::sleep_for(std::chrono::milliseconds(20));
       auto ping = std::make_unique<Channel<int>>(0);
       auto pong = std::make_unique<Channel<int>>(0);
       std::atomic<bool> b_started{false};
@@ -263,9 +269,9 @@ TEST(CopyPolicyPinning, APairSplitAcrossTwoWorkersDoesNotSleepEveryHop) {
           good += pong->recv().value_or(-1) == i + 1;
         }
         if (apart) {
-          split = true;
-          answered = good;
-          sleeps = s.stats().parks - before;
+          ++splits;
+          all_answered = all_answered && good == rounds;
+          fewest_sleeps = std::min(fewest_sleeps, s.stats().parks - before);
         }
         ping->close();
         wg.done();
@@ -273,9 +279,10 @@ TEST(CopyPolicyPinning, APairSplitAcrossTwoWorkersDoesNotSleepEveryHop) {
       wg.wait();
     }
   });
-  ASSERT_TRUE(split) << "no attempt put the pair on two workers";
-  EXPECT_EQ(answered, rounds);
-  EXPECT_LT(sleeps, static_cast<std::uint64_t>(rounds) / 2) << "the workers slept on most hops";
+  ASSERT_GT(splits, 0) << "no attempt put the pair on two workers";
+  EXPECT_TRUE(all_answered);
+  EXPECT_TRUE(quiet_enough()) << "the workers slept on most hops in " << splits << " split conversations (fewest: "
+                              << fewest_sleeps << " sleeps for " << rounds << " round trips)";
 }
 
 // Under `pooled`, fibers started while more than max_pooled_stacks stacks are out run on their worker's

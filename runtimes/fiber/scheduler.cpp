@@ -55,7 +55,7 @@ constexpr std::size_t kLocalFibersMax = 512;   // a worker's free control blocks
 constexpr std::size_t kLocalStacksMax = 64;    // a worker's free stacks before it gives half back
 constexpr int kSpinRounds = 4;                 // steal sweeps a spinning worker makes before parking
 // kReplySpinNs: how long a worker that readied a fiber pinned to another worker waits for the answer in
-// its inbox before it sleeps (wait_for_reply). Longer than a futex wake-up takes here (20-25 us).
+// its inbox before it sleeps (wait_for_reply). Longer than a futex wake-up takes here (p99 20 us).
 constexpr std::int64_t kReplySpinNs = 50'000;
 constexpr std::uint32_t kGlobalFairness = 61;  // every 61st pick looks at the global queue first (Go)
 // kSpawnStack: owner-only LIFO of spawned fibers (depth-first fork-join). A 10-ary tree of a million leaves
@@ -875,15 +875,20 @@ Fiber* Worker::steal(bool take_runnext) {
 // worker to sleep after every message and pay a futex wake-up per hop (ping-pong, 1 pair, 2 workers: 1
 // repetition in 10 at 40-50 us a round trip instead of 0.1). Watches its inbox, and anything else a
 // sleeper would recheck, for up to kReplySpinNs; true when something came.
+// The first 256 looks pause between them (a reply from a running worker comes within a microsecond or
+// two); after that each look yields the CPU, so a worker sharing its CPU with the one that owes the reply
+// (more runnable threads than cores) lets it run instead of spinning it out.
 bool Worker::wait_for_reply() {
   const std::int64_t until = now_ns() + kReplySpinNs;
   for (unsigned round = 0;; ++round) {
     if (inbox.load(std::memory_order_acquire) != nullptr) return true;
-    if ((round & 255) == 255) {
-      if (sched->work_visible(*this)) return true;
-      if (now_ns() >= until) return false;
+    if (round < 256) {
+      spin_pause();
+      continue;
     }
-    spin_pause();
+    if (sched->work_visible(*this)) return true;
+    if (now_ns() >= until) return false;
+    sched_yield();
   }
 }
 
