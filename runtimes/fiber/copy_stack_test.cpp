@@ -249,7 +249,10 @@ TEST(CopyPolicyPinning, APairSplitAcrossTwoWorkersDoesNotSleepEveryHop) {
       s.spawn([&] {
         b_thread = pthread_self();
         b_started.store(true, std::memory_order_release);
-        while (auto v = ping->recv()) pong->send(*v + 1);
+        while (auto v = ping->recv()) {
+          b_thread = pthread_self();  // read by A after the answer: a fiber that moved (unpinned) is caught
+          pong->send(*v + 1);
+        }
         wg.done();
       });
       // The root's worker hands its queue (the fiber just spawned) away and stays busy until another worker
@@ -260,15 +263,15 @@ TEST(CopyPolicyPinning, APairSplitAcrossTwoWorkersDoesNotSleepEveryHop) {
           std::this_thread::yield();
       });
       s.spawn([&] {
-        a_thread = pthread_self();
-        const bool apart = !pthread_equal(a_thread, b_thread);
         const std::uint64_t before = s.stats().parks;
         int good = 0;
         for (int i = 0; i < rounds; ++i) {
           ping->send(i);
           good += pong->recv().value_or(-1) == i + 1;
         }
-        if (apart) {
+        // Split from the first message to the last (a fiber started by a spare runs unpinned and joins A).
+        a_thread = pthread_self();
+        if (!pthread_equal(a_thread, b_thread)) {
           ++splits;
           all_answered = all_answered && good == rounds;
           fewest_sleeps = std::min(fewest_sleeps, s.stats().parks - before);
