@@ -193,7 +193,7 @@ TEST(CopyPolicyPinning, AResidentFiberResumesWithoutACopy) {
   EXPECT_EQ(s.stack_evictions(), 0u);
 }
 
-// Two run stacks per worker: a conversation between two fibers of one worker puts them on different run
+// Three run stacks per worker: a conversation between two fibers of one worker puts them on different run
 // stacks, so they take turns with no hop through g0 and no copy at all (ping-pong's case).
 TEST(CopyPolicyPinning, APairTakesTurnsOnTwoRunStacksWithoutACopy) {
   Scheduler s(testing::config(StackPolicy::copy, 1));

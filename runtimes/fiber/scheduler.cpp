@@ -171,7 +171,7 @@ struct alignas(64) Worker {
 
   // Copy policy (README "The copy policy"). A fiber started on one of the `shared` run stacks is pinned
   // here, to that stack: its frames only make sense at these addresses, so it is never stolen and is
-  // readied into this worker's inbox. Two run stacks, so a switch between fibers on different ones needs
+  // readied into this worker's inbox. Three run stacks, so a switch between fibers on different ones needs
   // neither a hop through g0 nor, while both are resident, any copy.
   static constexpr int kRunStacks = 3;
   // pins: run stacks exist, so fibers may be pinned here (the paths below then check inbox and pinned FIFO).
@@ -691,9 +691,10 @@ void Worker::post(Fiber* f) noexcept {
 // prepare_shared: called before switching to `to` from a fiber running on run stack `running` (-1: g0's
 // stack or a private one). If `to` runs on a run stack other than `running` and is not resident there,
 // evicts that stack's occupant and copies `to` back in; a fiber that has not started gets the next run
-// stack in turn that `from` does not run on. A fiber resumed while still resident (the common case after
-// a park with nothing else to run, and a pair of fibers taking turns on two run stacks) costs no copy.
-// False when `to` needs the very stack `from` runs on: the caller hops through g0.
+// stack in turn that `from` does not run on. Not called for a fiber still resident on another run stack
+// (switch_to asks resident_elsewhere first: the common case after a park with nothing else to run, and a
+// pair of fibers taking turns on two run stacks, costs no copy and no call). False when `to` needs the very
+// stack `from` runs on: the caller hops through g0.
 bool Worker::prepare_shared(Fiber* to, int running) {
   if (!uses_shared(to)) {
     if (Worker* home = home_of(to); home != nullptr) [[unlikely]] {
@@ -712,7 +713,6 @@ bool Worker::prepare_shared(Fiber* to, int running) {
     to->stack = &shared[slot]->stack;  // start() makes its context there
   }
   Fiber*& resident = occupant[slot];
-  if (resident == to) return true;
   if (resident != nullptr) evict(resident);
   resident = to;
   if (to->started()) restore(to);
@@ -1097,7 +1097,7 @@ void Worker::start(Fiber* f) {
 // switch_to: runs on `from`'s stack with `from->action` set. `this` is stale after the jump; do not use it.
 // Copy policy: a fiber on a run stack cannot copy itself out while it runs there, so a switch from it to
 // another fiber of the same run stack hops through g0 (resume_next), which does the copies; a fiber of
-// the other run stack is prepared right here.
+// another run stack is prepared right here (nothing to do while it is still resident: resident_elsewhere).
 inline void Worker::switch_to(Fiber* from, Fiber* to) {
   if (!to->started()) choose_stack(to);
   if (pins()) [[unlikely]] {

@@ -1,7 +1,7 @@
 // stack_pool.h — fiber stacks: the StackPolicy choice, the Stack record, StackPool (pooled policy: stacks
 // carved out of lazily committed mmap slabs, a guard page each (MADV_GUARD_INSTALL; where the kernel lacks
-// it, mprotect while the mapping budget allows), zero canary
-// beyond it, LIFO reuse) and SharedStack (copy policy: one guarded run stack per worker). Promises: a
+// it, mprotect while the mapping budget allows), zero canary beyond it, LIFO reuse) and SharedStack (one of a
+// worker's guarded run stacks: copy policy, and pooled beyond max_pooled_stacks). Promises: a
 // stack's memory costs only the pages touched; overflow ends the process with a message naming the size.
 #pragma once
 
